@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Set up everything toa_uoa needs on a fresh Debian 12 machine, unattended and idempotent:
+# the pinned Debian packages, bindgen-cli, the kernel source and the Rust-enabled test
+# kernel, built once into $TOA_UOA_CACHE (default ~/.cache/toa_uoa) and reused after.
+#
+#   scripts/setup.sh                 set up, build the test kernel if not cached
+#   scripts/setup.sh --print-kdir    print the test kernel's build directory (no work)
+#   scripts/setup.sh --variant debug set up the debug kernel (kernel/debug.config on top)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+VARIANT=default
+PRINT_KDIR=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--print-kdir) PRINT_KDIR=1 ;;
+	--variant) VARIANT=$2; shift ;;
+	*) die "setup.sh: unknown argument '$1'" ;;
+	esac
+	shift
+done
+
+EXTRA_FRAGMENTS=()
+if [ "$VARIANT" != default ]; then
+	[ -f "$TOP/kernel/$VARIANT.config" ] || die "no fragment kernel/$VARIANT.config for variant '$VARIANT'"
+	EXTRA_FRAGMENTS=("$TOP/kernel/$VARIANT.config")
+fi
+
+if [ "$PRINT_KDIR" = 1 ]; then
+	[ -n "$(kernel_pkg_version)" ] || die "linux-source-6.12 is not installed: run scripts/setup.sh"
+	echo "$(kernel_build_dir "$VARIANT" "${EXTRA_FRAGMENTS[@]}")/build"
+	exit 0
+fi
+
+PACKAGES=(
+	"rustc-web=$RUST_PIN" "rust-web-src=$RUST_PIN" "cargo-web=$RUST_PIN"
+	"libstd-rust-web-dev=$RUST_PIN" "rust-web-clippy=$RUST_PIN"
+	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make
+	qemu-system-x86 busybox-static linux-source-6.12
+	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump
+)
+
+# Debian packages: install only what is missing (dpkg knows the exact version).
+install_packages() {
+	local missing=() p name want have
+	for p in "${PACKAGES[@]}"; do
+		name=${p%%=*}
+		want=${p#*=}
+		have=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$name" 2>/dev/null || true)
+		case $have in
+		ii*) [ "$p" = "$name" ] || [ "${have#ii }" = "$want" ] || [ "${have:3}" = "$want" ] || missing+=("$p") ;;
+		*) missing+=("$p") ;;
+		esac
+	done
+	[ ${#missing[@]} -eq 0 ] && { step "Debian packages: all present"; return; }
+	step "Debian packages: installing ${missing[*]}"
+	local SUDO=()
+	if [ "$(id -u)" != 0 ]; then
+		sudo -n true 2>/dev/null || die "need root (or password-less sudo) to install: ${missing[*]}"
+		SUDO=(sudo -n)
+	fi
+	command -v apt-get >/dev/null || die "apt-get not found: this set-up expects Debian 12 (bookworm)"
+	"${SUDO[@]}" apt-get update -qq || die "apt-get update failed: is the Debian mirror reachable?"
+	DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --allow-downgrades "${missing[@]}" \
+		>"$CACHE/apt.log" 2>&1 || die "apt-get install failed (log: $CACHE/apt.log): ${missing[*]}"
+}
+
+install_bindgen() {
+	if "$BINDGEN" --version 2>/dev/null | grep -q "bindgen $BINDGEN_VERSION\$"; then
+		step "bindgen-cli $BINDGEN_VERSION: present"
+		return
+	fi
+	command -v cargo >/dev/null || die "cargo not found: bindgen-cli is installed with cargo (rustup)"
+	step "bindgen-cli $BINDGEN_VERSION: installing with cargo (about 2 minutes)"
+	cargo install --quiet bindgen-cli --version "$BINDGEN_VERSION" --locked >"$CACHE/bindgen.log" 2>&1 ||
+		die "cargo install bindgen-cli failed (log: $CACHE/bindgen.log): is crates.io reachable?"
+}
+
+# The kernel tree: the Debian source unpacked once, then an O= build per config key.
+build_kernel() {
+	local ver src dir build
+	ver=$(kernel_pkg_version)
+	[ -n "$ver" ] || die "linux-source-6.12 is not installed"
+	src=$CACHE/src/linux-$ver
+	dir=$(kernel_build_dir "$VARIANT" "${EXTRA_FRAGMENTS[@]}")
+	build=$dir/build
+	if [ -f "$dir/done" ]; then
+		step "test kernel ($VARIANT): cached in $dir"
+		return
+	fi
+	if [ ! -f "$src/.unpacked" ]; then
+		step "kernel source $ver: unpacking"
+		rm -rf "$src"
+		mkdir -p "$src"
+		tar -xf "$KERNEL_TARBALL" -C "$src" --strip-components=1 || die "cannot unpack $KERNEL_TARBALL"
+		touch "$src/.unpacked"
+	fi
+	rm -rf "$dir"
+	mkdir -p "$build"
+	local kmake=(make -s -C "$src" O="$build" "${KMAKE_VARS[@]}")
+	"${kmake[@]}" rustavailable >"$dir/rustavailable.log" 2>&1 ||
+		die "the kernel says Rust is not available (log: $dir/rustavailable.log)"
+	step "test kernel ($VARIANT): configuring (tinyconfig + ${FRAGMENT#"$TOP"/} ${EXTRA_FRAGMENTS[*]/#"$TOP"\//})"
+	"${kmake[@]}" tinyconfig >"$dir/config.log" 2>&1 || die "make tinyconfig failed (log: $dir/config.log)"
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$FRAGMENT" "${EXTRA_FRAGMENTS[@]}" \
+		>>"$dir/config.log" 2>&1 || die "merge_config.sh failed (log: $dir/config.log)"
+	"${kmake[@]}" olddefconfig >>"$dir/config.log" 2>&1 || die "make olddefconfig failed (log: $dir/config.log)"
+	local line bad=()
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=n) grep -qx "# ${line%=n} is not set" "$build/.config" || bad+=("$line") ;;
+		CONFIG_*) grep -qx "$line" "$build/.config" || bad+=("$line") ;;
+		esac
+	done < <(cat "$FRAGMENT" "${EXTRA_FRAGMENTS[@]}")
+	[ ${#bad[@]} -eq 0 ] || die "config options that did not stick (a dependency is missing): ${bad[*]}"
+	step "test kernel ($VARIANT): building on $(nproc) cores (about 5 minutes; log: $dir/build.log)"
+	"${kmake[@]}" -j"$(nproc)" bzImage modules >"$dir/build.log" 2>&1 ||
+		die "kernel build failed (last lines: $(tail -n 3 "$dir/build.log" | tr '\n' ' '))"
+	touch "$dir/done"
+	step "test kernel ($VARIANT): built in $dir"
+}
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.setup.lock"
+flock 9
+install_packages
+install_bindgen
+build_kernel
