@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+# Build toa_uoa.ko out of tree against a Rust-enabled kernel build tree:
+#   make                     against the project's cached test kernel (scripts/setup.sh)
+#   make KDIR=/path/to/tree  against any other Rust-enabled 6.12 tree
+#   make CLIPPY=1            the same, with clippy as the Rust compiler driver
+#   make clean
+# The Rust toolchain must be the one the kernel tree was configured with; the defaults
+# below are those of scripts/setup.sh and can be overridden on the command line.
+
+PWD_ := $(shell pwd)
+KDIR ?= $(shell $(PWD_)/scripts/setup.sh --print-kdir)
+BINDGEN ?= $(HOME)/.cargo/bin/bindgen
+KMAKE := $(MAKE) -C $(KDIR) M=$(PWD_) LLVM=1 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+	RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$(BINDGEN) \
+	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
+
+all modules:
+	@test -f $(KDIR)/Module.symvers || { echo "toa_uoa: no built kernel in KDIR=$(KDIR) (run scripts/setup.sh)" >&2; exit 1; }
+	$(KMAKE) modules
+
+clean:
+	$(KMAKE) clean
+	rm -f src/bindings_generated.rs
+
+.PHONY: all modules clean

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# All of toa_uoa's tests, from a fresh machine: set up (once; cached), build the module
+# warning-free, run the host tests of the user-space workspace, then boot the test kernel
+# and run the guest suite (KTAP). Exit status 0 only if everything passed.
+#   KTEST_FILTER=regex  run only the guest tests whose file name matches
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$TOP"
+
+step "set-up"
+scripts/setup.sh
+step "module build"
+scripts/build.sh
+
+host_rc=0
+if [ -f userspace/Cargo.toml ]; then
+	step "host tests (userspace workspace)"
+	(cd userspace && cargo test --workspace 2>&1) || host_rc=$?
+	if [ -x userspace/fuzz/smoke.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
+		step "fuzz smoke run"
+		userspace/fuzz/smoke.sh || host_rc=$?
+	fi
+fi
+
+step "guest suite (QEMU, $(scripts/vm.sh accel))"
+guest_rc=0
+scripts/vm.sh run --dmesg "$CACHE/last-guest-dmesg.log" -- tests/guest/run.sh || guest_rc=$?
+[ $guest_rc -ne 125 ] || echo "toa_uoa: guest did not finish; its kernel log: $CACHE/last-guest-dmesg.log" >&2
+
+if [ $host_rc -ne 0 ] || [ $guest_rc -ne 0 ]; then
+	step "FAILED (host tests: $host_rc, guest suite: $guest_rc)"
+	exit 1
+fi
+step "all tests passed"

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Run a command in a QEMU guest booted on the project's test kernel. The guest sees the
+# host's whole file system read-only at the same paths (so host programs such as python3,
+# socat, curl and the freshly built toa_uoa.ko are there), with tmpfs on /tmp, /run and
+# /var/tmp, and runs the command as root in the caller's working directory.
+#
+#   scripts/vm.sh run [options] -- CMD [ARG...]
+#     --kdir DIR       kernel build tree (default: scripts/setup.sh --print-kdir)
+#     --timeout SECS   kill the guest after SECS (default 1800)
+#     --mem SIZE       guest memory (default 2G)
+#     --smp N          guest CPUs (default: host cores, at most 4)
+#     --dmesg FILE     save the guest's kernel log there
+#     --accel kvm|tcg  skip detection
+#   scripts/vm.sh accel     print the accelerator that works here (kvm or tcg)
+#
+# The exit status is the command's. $VM_OUT (a directory) is writable from the guest and
+# the host sees what lands there: the guest side sets VM_OUT to the same path.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+QEMU=qemu-system-x86_64
+BUSYBOX=/bin/busybox
+
+usage() {
+	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+# The guest's /init: mount the host root and the exchange directory, run the command
+# chrooted into the host root, hand back its status and the kernel log, power off.
+write_init() {
+	cat >"$1" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+xchg=$(sed -n 's/.*toa_uoa.xchg=\([^ ]*\).*/\1/p' /proc/cmdline)
+R=/newroot
+mkdir -p $R
+fail() { echo "vm-init: $*"; reboot -f; }
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot $R ||
+	fail "cannot mount the host root"
+for d in tmp run var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R/$d || fail "tmpfs $d"; done
+mount -t proc proc $R/proc
+mount -t sysfs sysfs $R/sys
+mount -t devtmpfs devtmpfs $R/dev
+mkdir -p $R/dev/pts $R/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts
+mount -t tmpfs tmpfs $R/dev/shm
+mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null || true
+mkdir -p "$R$xchg"
+mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=512000 xchg "$R$xchg" ||
+	fail "cannot mount the exchange directory"
+chroot $R /bin/bash -c "ip link set lo up 2>/dev/null; . '$xchg/env'; cd \"\$VM_CWD\" 2>/dev/null || cd /; exec /bin/bash '$xchg/cmd'"
+echo $? >"$R$xchg/status"
+chroot $R /bin/dmesg >"$R$xchg/dmesg" 2>/dev/null || dmesg >"$R$xchg/dmesg"
+sync
+umount "$R$xchg"
+reboot -f
+INIT
+	chmod +x "$1"
+}
+
+# The initramfs depends only on busybox and this script: build it once per content.
+initramfs() {
+	local key img tmp
+	key=$( { sha256sum "$BUSYBOX"; sed -n '/^write_init/,/^}/p' "$0"; } | sha256sum | cut -c1-12)
+	img=$CACHE/initramfs-$key.cpio.gz
+	if [ ! -f "$img" ]; then
+		[ -x "$BUSYBOX" ] || die "no $BUSYBOX: run scripts/setup.sh (package busybox-static)"
+		tmp=$(mktemp -d)
+		mkdir -p "$tmp"/{bin,dev,proc,sys,newroot}
+		cp "$BUSYBOX" "$tmp/bin/busybox"
+		write_init "$tmp/init"
+		(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$img.tmp"
+		mv "$img.tmp" "$img"
+		rm -rf "$tmp"
+	fi
+	echo "$img"
+}
+
+# A KVM guest hangs on some machines of this kind even though /dev/kvm exists: prove it
+# boots a guest end to end before using it; remember the verdict per kernel and qemu.
+detect_accel() {
+	local kdir=$1 verdict
+	verdict=$CACHE/accel-$(echo "$kdir $($QEMU --version | head -1)" | sha256sum | cut -c1-12)
+	if [ ! -f "$verdict" ]; then
+		local accel=tcg
+		if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+			if TOA_UOA_VM_NESTED=1 timeout 60 "$0" run --kdir "$kdir" --accel kvm --timeout 40 -- true \
+				>/dev/null 2>&1; then
+				accel=kvm
+			fi
+		fi
+		echo "$accel" >"$verdict"
+	fi
+	cat "$verdict"
+}
+
+cmd_run() {
+	local kdir="" timeout=1800 mem=2G smp dmesg_out="" accel=""
+	smp=$(nproc)
+	[ "$smp" -le 4 ] || smp=4
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--kdir) kdir=$2; shift ;;
+		--timeout) timeout=$2; shift ;;
+		--mem) mem=$2; shift ;;
+		--smp) smp=$2; shift ;;
+		--dmesg) dmesg_out=$2; shift ;;
+		--accel) accel=$2; shift ;;
+		--) shift; break ;;
+		*) usage ;;
+		esac
+		shift
+	done
+	[ $# -gt 0 ] || usage
+	[ -n "$kdir" ] || kdir=$("$TOP/scripts/setup.sh" --print-kdir)
+	local bz=$kdir/arch/x86/boot/bzImage
+	[ -f "$bz" ] || die "no test kernel at $bz: run scripts/setup.sh"
+	command -v $QEMU >/dev/null || die "$QEMU not found: run scripts/setup.sh"
+	[ -n "$accel" ] || accel=$(detect_accel "$kdir")
+
+	local img xchg
+	img=$(initramfs)
+	xchg=$(mktemp -d "${TMPDIR:-/tmp}/toa_uoa-vm.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$xchg'" EXIT
+	{
+		printf 'export PATH=%q HOME=/tmp TERM=dumb LANG=C.UTF-8\n' "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+		printf 'export VM_CWD=%q VM_OUT=%q TOA_UOA_IN_VM=1\n' "$PWD" "$xchg/out"
+		local v
+		for v in TOA_UOA_CACHE KTEST_FILTER KTEST_TIMEOUT; do
+			[ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
+		done
+	} >"$xchg/env"
+	mkdir -p "$xchg/out"
+	{
+		printf 'exec'
+		printf ' %q' "$@"
+		printf '\n'
+	} >"$xchg/cmd"
+
+	local accel_args=(-accel tcg,thread=multi -cpu max)
+	[ "$accel" = kvm ] && accel_args=(-accel kvm -cpu host)
+	local rc=0
+	timeout --foreground -k 10 "$timeout" $QEMU "${accel_args[@]}" -smp "$smp" -m "$mem" \
+		-nographic -no-reboot -nic none -monitor none -serial stdio \
+		-kernel "$bz" -initrd "$img" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg" \
+		-virtfs "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap" \
+		-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none" \
+		</dev/null | tr -d '\r' || rc=$?
+	[ -z "$dmesg_out" ] || cp "$xchg/dmesg" "$dmesg_out" 2>/dev/null || true
+	if [ -n "${VM_OUT_COPY:-}" ]; then cp -r "$xchg/out/." "$VM_OUT_COPY/" 2>/dev/null || true; fi
+	if [ ! -f "$xchg/status" ]; then
+		[ -n "${TOA_UOA_VM_NESTED:-}" ] || echo "toa_uoa: the guest did not finish (timeout ${timeout}s, qemu status $rc)" >&2
+		return 125
+	fi
+	return "$(cat "$xchg/status")"
+}
+
+case ${1:-} in
+run) shift; cmd_run "$@" ;;
+accel) detect_accel "$("$TOP/scripts/setup.sh" --print-kdir)" ;;
+*) usage ;;
+esac

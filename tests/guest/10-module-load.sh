@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Life cycle: the module loads with a log line, shows its parameters, refuses a second
+# load and bad parameter values with a clear message, and unloads cleanly, repeatedly.
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$KO" ] || { echo "# no $KO: build it with make"; exit $KSFT_SKIP; }
+unload_module
+
+last_log() { dmesg | tail -n "${1:-5}"; }
+
+loads_with_log_line() {
+	dmesg -C
+	insmod "$KO"
+	last_log | grep -q 'toa_uoa: loaded: max_records=65536 idle_timeout=300s' ||
+		fail "no load line in: $(last_log)"
+}
+
+parameters_visible() {
+	expect_eq max_records "$(cat /sys/module/toa_uoa/parameters/max_records)" 65536
+	expect_eq idle_timeout "$(cat /sys/module/toa_uoa/parameters/idle_timeout)" 300
+}
+
+second_load_fails() {
+	local out rc=0
+	out=$(insmod "$KO" 2>&1) || rc=$?
+	[ $rc -ne 0 ] || fail "second insmod succeeded"
+	echo "$out" | grep -q 'File exists' || fail "unexpected error: $out"
+	module_loaded || fail "the first instance went away"
+}
+
+unloads_with_log_line() {
+	dmesg -C
+	rmmod toa_uoa
+	! module_loaded || fail "/sys/module/toa_uoa still there"
+	last_log | grep -q 'toa_uoa: unloaded' || fail "no unload line in: $(last_log)"
+}
+
+parameters_taken() {
+	insmod "$KO" max_records=1000 idle_timeout=60
+	expect_eq max_records "$(cat /sys/module/toa_uoa/parameters/max_records)" 1000
+	expect_eq idle_timeout "$(cat /sys/module/toa_uoa/parameters/idle_timeout)" 60
+	rmmod toa_uoa
+}
+
+# bad_value PARAM=VALUE: insmod fails with EINVAL and the kernel log says why.
+bad_value() {
+	local out rc=0
+	dmesg -C
+	out=$(insmod "$KO" "$1" 2>&1) || rc=$?
+	[ $rc -ne 0 ] || { rmmod toa_uoa; fail "insmod $1 succeeded"; }
+	echo "$out" | grep -q 'Invalid argument' || fail "insmod $1: unexpected error: $out"
+	! module_loaded || fail "module loaded after $1"
+	last_log | grep -q "toa_uoa: ${1%%=*}=.* refused: must be an integer from" ||
+		fail "no clear message for $1 in: $(last_log)"
+}
+
+cycles() {
+	local i
+	for i in $(seq 1 20); do
+		insmod "$KO" || fail "insmod failed on cycle $i"
+		rmmod toa_uoa || fail "rmmod failed on cycle $i"
+	done
+}
+
+check loads_with_log_line loads_with_log_line
+check parameters_visible parameters_visible
+check second_load_fails second_load_fails
+check unloads_with_log_line unloads_with_log_line
+check parameters_taken parameters_taken
+for v in max_records=0 max_records=16777217 max_records=abc max_records=-1 \
+	idle_timeout=0 idle_timeout=86401 idle_timeout=1e3; do
+	check "bad_value_${v/=/_}" bad_value "$v"
+done
+check load_unload_20_cycles cycles
+done_testing

@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Shared by the guest tests: KTAP subtest output, the module's path, network namespaces
+# that are removed (with their processes) when the test exits, however it exits.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+KO=${TOA_UOA_KO:-$TOP/toa_uoa.ko}
+KSFT_SKIP=4
+
+_ktap_n=0
+_ktap_failed=0
+_netns=()
+_pids=()
+
+echo "KTAP version 1"
+
+# check NAME CMD...: run CMD, report it as subtest NAME.
+check() {
+	local name=$1 out rc=0 log
+	shift
+	# Run as a job: set -e is ignored in anything whose status is tested (a || list), and
+	# a check must stop at its first failing command.
+	log=$(mktemp)
+	"$@" >"$log" 2>&1 &
+	wait $! || rc=$?
+	out=$(cat "$log")
+	rm -f "$log"
+	_ktap_n=$((_ktap_n + 1))
+	if [ $rc -eq 0 ]; then
+		echo "ok $_ktap_n $name"
+	else
+		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+		echo "# '$*' exited with $rc"
+		echo "not ok $_ktap_n $name"
+		_ktap_failed=$((_ktap_failed + 1))
+	fi
+}
+
+# skip NAME REASON
+skip() {
+	_ktap_n=$((_ktap_n + 1))
+	echo "ok $_ktap_n $1 # SKIP $2"
+}
+
+# fail MESSAGE: for use inside check'd functions.
+fail() {
+	echo "$*" >&2
+	return 1
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+module_loaded() {
+	[ -d /sys/module/toa_uoa ]
+}
+
+load_module() {
+	module_loaded || insmod "$KO" "$@"
+}
+
+unload_module() {
+	! module_loaded || rmmod toa_uoa
+}
+
+# new_netns NAME: a namespace with lo up, removed at exit.
+new_netns() {
+	ip netns add "$1"
+	_netns+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# spawn CMD...: a background process killed at exit.
+spawn() {
+	"$@" &
+	_pids+=($!)
+}
+
+_cleanup() {
+	local rc=$? p n
+	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for n in "${_netns[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$n" 2>/dev/null || true
+	done
+	exit $rc
+}
+trap _cleanup EXIT
+
+# done_testing: the plan, and the exit status the runner reads.
+done_testing() {
+	echo "1..$_ktap_n"
+	[ $_ktap_failed -eq 0 ]
+}
