@@ -373,6 +373,11 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
                 .get(i.saturating_add(1))
                 .ok_or(Error::OptionPastHeader)?,
         );
+        // For our own option a wrong length is reported as such (more telling to an operator
+        // than the generic checks it would also fail); the generic checks come next.
+        if kind == IPV4_OPTION_TYPE && len != ENCODED_LEN_V4 && len != ENCODED_LEN_V6 {
+            return Err(Error::V4BadOptionLength);
+        }
         if len < 2 {
             return Err(Error::OptionLengthZeroOrOne);
         }
@@ -493,6 +498,11 @@ fn walk_v6_options(hdr: &[u8], hop_by_hop: bool) -> Result<Option<Carried>, Erro
             *hdr.get(i.saturating_add(1))
                 .ok_or(Error::V6OptionPastHeader)?,
         );
+        // As for IPv4: a wrong optlen of our option is named before the generic bound check,
+        // which then catches a right optlen whose option the header's hdrlen does not hold.
+        if kind == IPV6_HEADER_OPTION && !hop_by_hop && optlen != 12 && optlen != 36 {
+            return Err(Error::V6BadOptLen);
+        }
         let end = i
             .checked_add(2)
             .and_then(|v| v.checked_add(optlen))
