@@ -63,7 +63,11 @@ fn bad_ip_version() {
     for version in [0u8, 1, 2, 3, 5, 7, 15] {
         let mut p = v4.clone();
         p[0] = version << 4 | 5;
-        assert_eq!(parse_packet(&p), Err(Error::BadIpVersion), "version {version}");
+        assert_eq!(
+            parse_packet(&p),
+            Err(Error::BadIpVersion),
+            "version {version}"
+        );
     }
 }
 
@@ -85,9 +89,16 @@ fn v4_header_past_packet() {
     assert_eq!(parse_ipv4(&p), Err(Error::V4HeaderPastPacket));
     let full = packet_with_option(Family::V4, &carried4(), IPPROTO_TCP);
     for n in 20..36 {
-        assert_eq!(parse_ipv4(&full[..n]), Err(Error::V4HeaderPastPacket), "len {n}");
+        assert_eq!(
+            parse_ipv4(&full[..n]),
+            Err(Error::V4HeaderPastPacket),
+            "len {n}"
+        );
     }
-    assert!(parse_ipv4(&full[..36]).unwrap().is_some(), "the header alone is enough");
+    assert!(
+        parse_ipv4(&full[..36]).unwrap().is_some(),
+        "the header alone is enough"
+    );
 }
 
 #[test]
@@ -122,7 +133,10 @@ fn option_past_header() {
     assert_eq!(parse_ipv4(&v4_with(&opts)), Err(Error::OptionPastHeader));
     // A 40-byte option in a 36-byte option area (IHL 14): length right, header too short.
     let opt = v4_option(&carried6());
-    assert_eq!(parse_ipv4(&v4_with(&opt[..36])), Err(Error::OptionPastHeader));
+    assert_eq!(
+        parse_ipv4(&v4_with(&opt[..36])),
+        Err(Error::OptionPastHeader)
+    );
     // A 16-byte option after a NOP: 17 bytes in a 16-byte area.
     let mut opts = vec![1];
     opts.extend(&v4_option(&carried4())[..15]);
@@ -146,13 +160,22 @@ fn v4_bad_option_length() {
 fn v4_length_family_mismatch() {
     let mut opt = v4_option(&carried4());
     opt[2] = 1; // says IPv6, is 16 bytes
-    assert_eq!(parse_ipv4(&v4_with(&opt)), Err(Error::V4LengthFamilyMismatch));
+    assert_eq!(
+        parse_ipv4(&v4_with(&opt)),
+        Err(Error::V4LengthFamilyMismatch)
+    );
     let mut opt = v4_option(&carried6());
     opt[2] = 0; // says IPv4, is 40 bytes
-    assert_eq!(parse_ipv4(&v4_with(&opt)), Err(Error::V4LengthFamilyMismatch));
+    assert_eq!(
+        parse_ipv4(&v4_with(&opt)),
+        Err(Error::V4LengthFamilyMismatch)
+    );
     let mut opt = v4_option(&carried6());
     opt[2] = 0xfe; // reserved bits do not make it IPv6
-    assert_eq!(parse_ipv4(&v4_with(&opt)), Err(Error::V4LengthFamilyMismatch));
+    assert_eq!(
+        parse_ipv4(&v4_with(&opt)),
+        Err(Error::V4LengthFamilyMismatch)
+    );
 }
 
 #[test]
@@ -186,7 +209,10 @@ fn v6_header_past_packet() {
             "len {n}"
         );
     }
-    assert!(parse_ipv6(&full[..80]).unwrap().is_some(), "the chain alone is enough");
+    assert!(
+        parse_ipv6(&full[..80]).unwrap().is_some(),
+        "the chain alone is enough"
+    );
     // hdrlen claims 255 (2048 bytes) in a short packet.
     let mut p = full.clone();
     p[41] = 255;

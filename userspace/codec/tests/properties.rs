@@ -10,8 +10,14 @@ fn family() -> impl Strategy<Value = Family> {
 }
 
 fn any_carried() -> impl Strategy<Value = Carried> {
-    (family(), any::<[u8; 16]>(), any::<u16>(), any::<[u8; 16]>(), any::<u16>()).prop_map(
-        |(f, cip, cport, vip, vport)| match f {
+    (
+        family(),
+        any::<[u8; 16]>(),
+        any::<u16>(),
+        any::<[u8; 16]>(),
+        any::<u16>(),
+    )
+        .prop_map(|(f, cip, cport, vip, vport)| match f {
             Family::V4 => Carried::v4(
                 [cip[0], cip[1], cip[2], cip[3]],
                 cport,
@@ -19,8 +25,7 @@ fn any_carried() -> impl Strategy<Value = Carried> {
                 vport,
             ),
             Family::V6 => Carried::v6(cip, cport, vip, vport),
-        },
-    )
+        })
 }
 
 /// Runs every entry point on `pkt` and checks what must hold whatever the bytes are.

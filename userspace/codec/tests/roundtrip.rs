@@ -10,7 +10,11 @@ const PROTOCOLS: [u8; 2] = [IPPROTO_TCP, IPPROTO_UDP];
 
 fn case_name(carried: Family, outer: Family, protocol: u8) -> String {
     let d = |f| if f == Family::V4 { '4' } else { '6' };
-    let p = if protocol == IPPROTO_TCP { "tcp" } else { "udp" };
+    let p = if protocol == IPPROTO_TCP {
+        "tcp"
+    } else {
+        "udp"
+    };
     format!("{}{} {p}", d(carried), d(outer))
 }
 
@@ -49,7 +53,11 @@ fn all_eight_cases_round_trip() {
                 assert_eq!(&t.saddr[..lip.len()], lip, "{name}");
                 assert_eq!(&t.daddr[..rip.len()], rip, "{name}");
                 assert!(t.saddr[lip.len()..].iter().all(|&b| b == 0), "{name}");
-                assert_eq!((t.protocol, t.sport, t.dport), (protocol, LPORT, RPORT), "{name}");
+                assert_eq!(
+                    (t.protocol, t.sport, t.dport),
+                    (protocol, LPORT, RPORT),
+                    "{name}"
+                );
                 assert_eq!(
                     find_transport(&pkt),
                     Ok(Transport {
@@ -78,7 +86,10 @@ fn ipv4_option_bytes_match_protocol_md() {
         192, 0, 2, 80,
     ];
     assert_eq!(out[..16], expected4);
-    assert!(out[16..].iter().all(|&b| b == 0xee), "wrote past the option");
+    assert!(
+        out[16..].iter().all(|&b| b == 0xee),
+        "wrote past the option"
+    );
 
     let mut out = [0u8; 40];
     assert_eq!(encode_ipv4_option(&carried6(), &mut out), Some(40));
@@ -105,7 +116,10 @@ fn ipv6_dstopt_bytes_match_protocol_md() {
         192, 0, 2, 80,
     ];
     assert_eq!(out[..16], expected4);
-    assert!(out[16..].iter().all(|&b| b == 0xee), "wrote past the header");
+    assert!(
+        out[16..].iter().all(|&b| b == 0xee),
+        "wrote past the header"
+    );
 
     let mut out = [0u8; 40];
     assert_eq!(encode_ipv6_dstopt(&carried6(), 6, &mut out), Some(40));
@@ -125,7 +139,10 @@ fn encoders_refuse_short_buffers() {
         let mut short = vec![0xaau8; need - 1];
         assert_eq!(encode_ipv4_option(&c, &mut short), None);
         assert_eq!(encode_ipv6_dstopt(&c, 6, &mut short), None);
-        assert!(short.iter().all(|&b| b == 0xaa), "a refused encode must not write");
+        assert!(
+            short.iter().all(|&b| b == 0xaa),
+            "a refused encode must not write"
+        );
         assert_eq!(encode_ipv4_option(&c, &mut []), None);
         let mut exact = vec![0u8; need];
         assert_eq!(encode_ipv4_option(&c, &mut exact), Some(need));
@@ -157,16 +174,15 @@ fn carried_accessors() {
 
 #[test]
 fn ipv4_option_among_others_and_nops() {
-    for c in [carried4()] {
-        // NOP, NOP, Router Alert (148, len 4), then the option, then EOL padding.
-        let mut opts = vec![1, 1, 148, 4, 0, 0];
-        opts.extend(v4_option(&c));
-        opts.extend([0, 0]);
-        let pkt = ipv4(&opts, IPPROTO_UDP, &transport(IPPROTO_UDP, b""));
-        let p = parse_ipv4(&pkt).unwrap().unwrap();
-        assert_eq!(p.carried, c);
-        assert_eq!(p.transport_offset, 20 + 24);
-    }
+    // NOP, NOP, Router Alert (148, len 4), then the option, then EOL padding.
+    let c = carried4();
+    let mut opts = vec![1, 1, 148, 4, 0, 0];
+    opts.extend(v4_option(&c));
+    opts.extend([0, 0]);
+    let pkt = ipv4(&opts, IPPROTO_UDP, &transport(IPPROTO_UDP, b""));
+    let p = parse_ipv4(&pkt).unwrap().unwrap();
+    assert_eq!(p.carried, c);
+    assert_eq!(p.transport_offset, 20 + 24);
 }
 
 #[test]
@@ -219,7 +235,10 @@ fn ipv6_option_after_hop_by_hop_and_routing() {
     let pkt = ipv6(0, &chain, &transport(IPPROTO_TCP, b""));
     let p = parse_ipv6(&pkt).unwrap().unwrap();
     assert_eq!(p.carried, carried6());
-    assert_eq!((p.protocol, p.transport_offset), (IPPROTO_TCP, 40 + 8 + 8 + 40));
+    assert_eq!(
+        (p.protocol, p.transport_offset),
+        (IPPROTO_TCP, 40 + 8 + 8 + 40)
+    );
     assert_eq!(p.outer_tuple(&pkt).unwrap().dport, RPORT);
 }
 
@@ -232,7 +251,10 @@ fn ipv6_option_in_first_of_two_dstopt_headers() {
     let pkt = ipv6(60, &chain, &transport(IPPROTO_UDP, b""));
     let p = parse_ipv6(&pkt).unwrap().unwrap();
     assert_eq!(p.carried, carried4());
-    assert_eq!((p.protocol, p.transport_offset), (IPPROTO_UDP, 40 + 16 + 8 + 8));
+    assert_eq!(
+        (p.protocol, p.transport_offset),
+        (IPPROTO_UDP, 40 + 16 + 8 + 8)
+    );
 }
 
 #[test]
@@ -274,7 +296,11 @@ fn no_option_cases() {
     let pkt = ipv6(60, &chain, &tcp);
     let p = parse_packet(&pkt).unwrap().unwrap();
     assert_eq!((p.protocol, p.transport_offset), (44, 40 + 16));
-    assert_eq!(p.outer_tuple(&pkt), None, "no ports after a fragment header");
+    assert_eq!(
+        p.outer_tuple(&pkt),
+        None,
+        "no ports after a fragment header"
+    );
 }
 
 #[test]
@@ -304,7 +330,11 @@ fn outer_tuple_needs_tcp_or_udp_and_the_ports() {
     let pkt = packet_with_option(Family::V6, &carried4(), IPPROTO_TCP);
     assert!(outer_tuple(&pkt, IPPROTO_TCP, 56).is_some());
     assert_eq!(outer_tuple(&pkt, 1, 56), None, "ICMP has no ports");
-    assert_eq!(outer_tuple(&pkt[..59], IPPROTO_TCP, 56), None, "ports cut off");
+    assert_eq!(
+        outer_tuple(&pkt[..59], IPPROTO_TCP, 56),
+        None,
+        "ports cut off"
+    );
     assert!(outer_tuple(&pkt[..60], IPPROTO_TCP, 56).is_some());
     assert_eq!(outer_tuple(&pkt, IPPROTO_TCP, usize::MAX), None);
     assert_eq!(outer_tuple(&pkt, IPPROTO_TCP, usize::MAX - 1), None);

@@ -11,7 +11,9 @@ use toa_uoa_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 pub const LIP4: [u8; 4] = [198, 51, 100, 7];
 pub const RIP4: [u8; 4] = [198, 51, 100, 20];
 pub const LIP6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
-pub const RIP6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20];
+pub const RIP6: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20,
+];
 pub const LPORT: u16 = 40123;
 pub const RPORT: u16 = 8080;
 
@@ -23,9 +25,13 @@ pub fn carried4() -> Carried {
 /// A carried IPv6 client/virtual pair.
 pub fn carried6() -> Carried {
     Carried::v6(
-        [0x20, 0x01, 0x0d, 0xb8, 0xc1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5],
+        [
+            0x20, 0x01, 0x0d, 0xb8, 0xc1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,
+        ],
         51516,
-        [0x20, 0x01, 0x0d, 0xb8, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80],
+        [
+            0x20, 0x01, 0x0d, 0xb8, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80,
+        ],
         443,
     )
 }
@@ -72,7 +78,10 @@ fn checksum(hdr: &[u8]) -> u16 {
 /// An IPv4 packet LIP4 -> RIP4 with `options` (a multiple of 4 bytes, at most 40) and `rest`
 /// (transport header and payload) after the header.
 pub fn ipv4(options: &[u8], protocol: u8, rest: &[u8]) -> Vec<u8> {
-    assert!(options.len() % 4 == 0 && options.len() <= 40, "bad test options");
+    assert!(
+        options.len() % 4 == 0 && options.len() <= 40,
+        "bad test options"
+    );
     let ihl = 5 + options.len() / 4;
     let total = u16::try_from(ihl * 4 + rest.len()).unwrap();
     let mut p = vec![0x40 | ihl as u8, 0];
@@ -120,7 +129,10 @@ pub fn v6_dstopt(c: &Carried, next_header: u8) -> Vec<u8> {
 /// hdrlen computed from `body` (which must make the total a multiple of 8), then `body`.
 pub fn ext_header(next_header: u8, body: &[u8]) -> Vec<u8> {
     let total = 2 + body.len();
-    assert!(total % 8 == 0, "extension header must be a multiple of 8 bytes");
+    assert!(
+        total % 8 == 0,
+        "extension header must be a multiple of 8 bytes"
+    );
     let mut h = vec![next_header, u8::try_from(total / 8 - 1).unwrap()];
     h.extend_from_slice(body);
     h
