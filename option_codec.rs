@@ -200,20 +200,24 @@ pub enum Error {
     BadIhl,
     /// IPv4 IHL says more header bytes than the packet has.
     V4HeaderPastPacket,
-    /// An IPv4 option other than EOL/NOP has a length byte of 0 or 1 (the walk could not advance).
+    /// An IPv4 option other than EOL/NOP (and not type 31, see [`Error::V4BadOptionLength`]) has
+    /// a length byte of 0 or 1: the walk could not advance past it.
     OptionLengthZeroOrOne,
-    /// An IPv4 option (its length byte or its body) runs past the end of the header.
+    /// An IPv4 option (its length byte or its body) runs past the end of the header; for the
+    /// type-31 option, a right length (16 or 40) that the header's IHL does not hold.
     OptionPastHeader,
-    /// The IPv4 type-31 option has a length other than 16 or 40.
+    /// The IPv4 type-31 option has a length other than 16 or 40 (any such length, 0 and 1 and
+    /// lengths past the header included: this check comes first for our own option).
     V4BadOptionLength,
     /// The IPv4 type-31 option length disagrees with operation bit 0 (16 needs 0, 40 needs 1).
     V4LengthFamilyMismatch,
     /// An IPv6 extension header (its first bytes or its `hdrlen`) runs past the packet.
     V6HeaderPastPacket,
     /// An option inside an IPv6 Hop-by-Hop/Destination Options header runs past that header's
-    /// end as its `hdrlen` declares it.
+    /// end as its `hdrlen` declares it; for the type-31 option, an optlen of 12 or 36 that the
+    /// header's `hdrlen` does not hold (hdrlen inconsistent with the option).
     V6OptionPastHeader,
-    /// The IPv6 type-31 option has an optlen other than 12 or 36.
+    /// The IPv6 type-31 option has an optlen other than 12 or 36 (checked before the bound).
     V6BadOptLen,
     /// Option type 31 in a Hop-by-Hop header: the address option belongs in Destination Options.
     V6OptionInHopByHop,
@@ -352,7 +356,9 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
         return Ok(None);
     }
     let (hdr_len, protocol) = v4_header(pkt)?;
-    let opts = pkt.get(V4_HEADER_LEN..hdr_len).ok_or(Error::V4HeaderPastPacket)?;
+    let opts = pkt
+        .get(V4_HEADER_LEN..hdr_len)
+        .ok_or(Error::V4HeaderPastPacket)?;
 
     let mut found: Option<Carried> = None;
     let mut i = 0usize;
