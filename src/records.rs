@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The record table of one network namespace (PROTOCOL.md sections 5 and 6, DESIGN.md "The
+//! kernel path").
+//!
+//! A record maps the tuple of a connection as this server sees it ([`Key`]: transport protocol,
+//! the balancer's local address and port, this server's address and port) to what the balancer
+//! carried in the option ([`Carried`]: family, CIP, CPORT, VIP, VPORT), plus the time it was last
+//! seen. The ingress hooks insert, the getpeername/getsockopt paths look up, a periodic job
+//! expires idle records, and namespace exit clears the table.
+//!
+//! # Why the code looks like this
+//! The file is compiled unchanged into the kernel module (`mod records;`) and into the host crate
+//! `toa-uoa-kcore` (through `#[path]`), where the unit, model and property tests run it. So it
+//! uses `core` only plus the allocation shim `crate::mem` (kernel allocations there, `Box`/`Vec`
+//! on the host), has no `unsafe`, and cannot panic: slots are read with `get`/`get_mut`, counts
+//! use checked or saturating arithmetic, and every loop walks a bounded chain or range. Nothing
+//! recurses: dropping a chain of boxed nodes would normally recurse once per node (and a long
+//! chain would overflow the small kernel stack), so [`Node`] unlinks its tail iteratively.
+//!
+//! # Locking and context
+//! The table is plain data and takes `&mut self` everywhere, lookups included (a hit refreshes
+//! the record's last-seen time). The caller serialises access with its own lock. Insert may run
+//! on the packet path in atomic context: its only allocation is `crate::mem::try_box`, which the
+//! kernel implements with an atomic allocation that may fail; failure is reported, not fatal.
+//! The bucket array is allocated once, in [`Table::new`], in process context.
+//!
+//! # Memory
+//! One record is one [`Node`]: a 38-byte [`Key`], a 38-byte [`Carried`], an 8-byte last-seen time
+//! and an 8-byte link, 96 bytes on 64-bit targets (exactly the kernel's `kmalloc-96` slab). A
+//! table adds 8 bytes per bucket: [`Table::new`] picks `max_records / 4` buckets rounded up to a
+//! power of two, at least [`MIN_BUCKETS`] and at most [`MAX_BUCKETS`], so 512 bytes to 512 KiB.
+//! A full table with `max_records = 65536` is 16384 buckets (128 KiB) plus 6 MiB of records.
+
+use crate::mem::{try_box, try_slots, Boxed, Slots};
+use crate::option_codec::{Carried, Family};
+
+/// Fewest buckets a table has, so that a small `max_records` still spreads its records.
+pub(crate) const MIN_BUCKETS: usize = 64;
+/// Most buckets a table has: 512 KiB of bucket array per namespace is the ceiling we accept.
+/// Beyond `max_records = 262144` the chains grow longer than 4 records on average.
+pub(crate) const MAX_BUCKETS: usize = 65536;
+/// How many buckets, from the target bucket on, the table looks at for a record to evict when
+/// it is full.
+pub(crate) const EVICT_WINDOW_BUCKETS: usize = 8;
+/// How many records at most the table looks at for a record to evict when it is full.
+pub(crate) const EVICT_WINDOW_RECORDS: usize = 32;
+
+// `clamp` in `bucket_count` panics if min > max, and the mask needs powers of two: both are
+// checked here, at compile time.
+const _: () = assert!(
+    MIN_BUCKETS <= MAX_BUCKETS && MIN_BUCKETS.is_power_of_two() && MAX_BUCKETS.is_power_of_two()
+);
+
+/// The tuple of a connection or datagram flow as this server sees it: the lookup key.
+///
+/// `saddr`/`sport` are the balancer's local side (the packet's source after FullNAT),
+/// `daddr`/`dport` this server. Ports are in host byte order; an IPv4 address is in the first 4
+/// bytes of its array and the remaining 12 bytes must be zero, so that equal tuples compare and
+/// hash equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    /// Transport protocol (IPPROTO_TCP or IPPROTO_UDP).
+    pub(crate) proto: u8,
+    /// Family of `saddr` and `daddr` (the outer IP header's family).
+    pub(crate) family: Family,
+    /// Source address of the packet: the balancer's local address.
+    pub(crate) saddr: [u8; 16],
+    /// Source port of the packet, host byte order.
+    pub(crate) sport: u16,
+    /// Destination address of the packet: this server.
+    pub(crate) daddr: [u8; 16],
+    /// Destination port of the packet, host byte order.
+    pub(crate) dport: u16,
+}
+
+/// What [`Table::insert`] did; the caller counts each outcome in the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Insert {
+    /// A new record was made (the table was below its limit).
+    New,
+    /// A record for the key existed with another carried value: the newer option replaced it.
+    Replaced,
+    /// A record for the key existed with the same carried value: only its last-seen time moved.
+    Refreshed,
+    /// The table was full: the approximately-oldest record near the key's bucket was evicted and
+    /// its memory reused for the new record.
+    NewAfterEvicting,
+    /// The table was full and no record was found to evict in the window looked at: nothing
+    /// was recorded.
+    DroppedAtLimit,
+    /// The allocation of the new record failed: nothing was recorded.
+    AllocFailed,
+}
+
+/// What one [`Table::expire`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Expire {
+    /// Records removed because they were idle.
+    pub(crate) expired: u32,
+    /// The call reached the end of the bucket array: a sweep is complete and the cursor is
+    /// back at 0.
+    pub(crate) done: bool,
+}
+
+/// A link in a bucket's chain: the next record, if any.
+type Link = Option<Boxed<Node>>;
+
+/// One record: what is stored per connection, 96 bytes on 64-bit targets.
+struct Node {
+    /// The tuple the record is for.
+    key: Key,
+    /// What the newest option for the tuple carried.
+    carried: Carried,
+    /// When the record was last inserted, refreshed or looked up (the caller's clock, e.g.
+    /// jiffies; only differences are used).
+    last_seen: u64,
+    /// The next record in the same bucket.
+    next: Link,
+}
+
+// The memory figure in the documentation above is a promise: keep it true. This is evaluated
+// at compile time, so it cannot panic at run time.
+const _: () = assert!(core::mem::size_of::<Node>() <= 96);
+
+impl Drop for Node {
+    /// Drops the rest of the chain iteratively.
+    ///
+    /// The default drop of a singly linked chain of boxes recurses once per node; a long chain
+    /// (a large table, or records aimed at one bucket) would overflow the kernel stack. Each
+    /// node taken here has its own `next` emptied first, so its drop does no further work.
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+/// The record table of one network namespace: a chained hash table with a fixed number of
+/// buckets and a bound on the number of records.
+pub(crate) struct Table {
+    /// The buckets: each the head of a chain, newest record first.
+    buckets: Slots<Link>,
+    /// `buckets.len() - 1`; the bucket count is a power of two, so `hash & mask` is a bucket.
+    mask: usize,
+    /// Records in the table.
+    len: u32,
+    /// Most records the table holds.
+    max_records: u32,
+    /// Random key of the hash, so that remote senders cannot aim their tuples at one bucket.
+    seed: u64,
+}
+
+/// Number of buckets for a table of `max_records`: a quarter of it rounded up to a power of
+/// two (about 4 records per chain when full), within [`MIN_BUCKETS`]..=[`MAX_BUCKETS`].
+fn bucket_count(max_records: u32) -> usize {
+    let quarter = usize::try_from(max_records / 4).unwrap_or(MAX_BUCKETS);
+    quarter
+        .checked_next_power_of_two()
+        .unwrap_or(MAX_BUCKETS)
+        .clamp(MIN_BUCKETS, MAX_BUCKETS)
+}
+
+/// MurmurHash3's 64-bit finaliser: a bijection in which every input bit affects every output
+/// bit, used as the mixing step of [`Table::hash`].
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k.wrapping_shr(33);
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k.wrapping_shr(33);
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^= k.wrapping_shr(33);
+    k
+}
+
+/// Small number standing for a family in the hash input (the enum has no numeric form).
+fn family_code(family: Family) -> u8 {
+    match family {
+        Family::V4 => 4,
+        Family::V6 => 6,
+    }
+}
+
+/// Whether `key` is the flow (proto, family, saddr, sport, dport) with `daddr`, or with any
+/// destination address when `daddr` is `None`.
+fn flow_matches(
+    key: &Key,
+    proto: u8,
+    family: Family,
+    saddr: &[u8; 16],
+    sport: u16,
+    daddr: Option<&[u8; 16]>,
+    dport: u16,
+) -> bool {
+    key.proto == proto
+        && key.family == family
+        && key.sport == sport
+        && key.dport == dport
+        && key.saddr == *saddr
+        && daddr.is_none_or(|d| key.daddr == *d)
+}
+
+/// Unlinks and returns the record at position `pos` of the chain starting at `head`.
+fn unlink_at(head: &mut Link, pos: usize) -> Option<Boxed<Node>> {
+    let mut cur = head;
+    for _ in 0..pos {
+        cur = &mut cur.as_mut()?.next;
+    }
+    let mut node = cur.take()?;
+    *cur = node.next.take();
+    Some(node)
+}
+
+/// Removes from the chain at `head` every record idle for at least `idle`; returns how many.
+fn sweep_chain(head: &mut Link, now: u64, idle: u64) -> u32 {
+    let mut removed = 0u32;
+    let mut cur = head;
+    loop {
+        let stale = match cur.as_ref() {
+            None => break,
+            Some(node) => now.saturating_sub(node.last_seen) >= idle,
+        };
+        if stale {
+            if let Some(mut node) = cur.take() {
+                *cur = node.next.take();
+                removed = removed.saturating_add(1);
+            }
+        } else {
+            let Some(node) = cur.as_mut() else { break };
+            cur = &mut node.next;
+        }
+    }
+    removed
+}
+
+impl Table {
+    /// Makes an empty table for at most `max_records` records, hashing with the random `seed`
+    /// (the kernel passes `get_random_u64()`, one per namespace).
+    ///
+    /// Allocates the bucket array (8 bytes per bucket, see the module documentation), so it
+    /// must be called in process context; `None` if that allocation fails. `max_records = 0`
+    /// makes a table that records nothing (every insert is [`Insert::DroppedAtLimit`]).
+    pub(crate) fn new(max_records: u32, seed: u64) -> Option<Table> {
+        let n = bucket_count(max_records);
+        let buckets = try_slots(n, || None)?;
+        // The mask is only right for exactly `n` (a power of two) slots.
+        if buckets.len() != n {
+            return None;
+        }
+        Some(Table {
+            buckets,
+            mask: n.checked_sub(1)?,
+            len: 0,
+            max_records,
+            seed,
+        })
+    }
+
+    /// Records in the table.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Most records the table holds.
+    pub(crate) fn max_records(&self) -> u32 {
+        self.max_records
+    }
+
+    /// Keyed hash of a flow, deliberately without the destination address.
+    ///
+    /// Leaving `daddr` out puts all records of (proto, family, saddr, sport, dport) in one
+    /// bucket, so that a lookup for "any local address" (PROTOCOL.md section 4) is answered from
+    /// one chain, like an exact one, without a scan. It costs nothing in spread: the balancer's
+    /// local port varies per flow, and this server's addresses are few.
+    ///
+    /// Each 64-bit word of the key is xored into the state and the state is mixed with
+    /// [`fmix64`]; the initial state is the per-table random seed, so where a tuple lands
+    /// cannot be predicted from outside.
+    fn hash(&self, proto: u8, family: Family, saddr: &[u8; 16], sport: u16, dport: u16) -> u64 {
+        let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15] = *saddr;
+        let [sp0, sp1] = sport.to_le_bytes();
+        let [dp0, dp1] = dport.to_le_bytes();
+        let w0 = u64::from_le_bytes([proto, family_code(family), sp0, sp1, dp0, dp1, 0, 0]);
+        let w1 = u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]);
+        let w2 = u64::from_le_bytes([s8, s9, s10, s11, s12, s13, s14, s15]);
+        let mut h = fmix64(self.seed ^ w0);
+        h = fmix64(h ^ w1);
+        fmix64(h ^ w2)
+    }
+
+    /// The bucket of a flow; always `< self.buckets.len()`.
+    fn bucket(&self, proto: u8, family: Family, saddr: &[u8; 16], sport: u16, dport: u16) -> usize {
+        let h = self.hash(proto, family, saddr, sport, dport);
+        // Truncating to usize keeps the low bits, which are the ones the mask keeps.
+        let low = usize::try_from(h & 0xffff_ffff).unwrap_or(0);
+        low & self.mask
+    }
+
+    /// The bucket of `key`.
+    fn bucket_of_key(&self, key: &Key) -> usize {
+        self.bucket(key.proto, key.family, &key.saddr, key.sport, key.dport)
+    }
+
+    /// Records what an option carried for `key`, seen at time `now`.
+    ///
+    /// An existing record for the key is replaced by the newer option (PROTOCOL.md sections 5
+    /// and 6: any packet may carry it and the newest wins) or, if it carried the same, only
+    /// refreshed. A new record goes at the head of its bucket's chain.
+    ///
+    /// At the limit (`len == max_records`) the table evicts the approximately-oldest record: it
+    /// looks at the key's bucket and the following ones, at most [`EVICT_WINDOW_BUCKETS`]
+    /// buckets and [`EVICT_WINDOW_RECORDS`] records, evicts the one with the oldest last-seen
+    /// time and reuses its memory for the new record. Why this policy:
+    /// - The work per packet stays bounded: a truly-oldest eviction would need an LRU list
+    ///   (16 more bytes per record and a list update on every hit) or a scan of the table.
+    /// - The newest traffic keeps getting records under a flood of new tuples; refusing new
+    ///   records instead would let a flood lock out every later real client until the old
+    ///   records expire. A random sample of 32 records with about 4 per bucket finds one of the
+    ///   oldest few percent, which is what matters.
+    /// - Reusing the evicted record's memory means a full table under a flood does no
+    ///   allocation at all.
+    ///
+    /// If the window holds no record (possible only when the table is nearly empty of records
+    /// near this bucket, e.g. a tiny `max_records`), the new record is dropped:
+    /// [`Insert::DroppedAtLimit`].
+    pub(crate) fn insert(&mut self, key: &Key, carried: &Carried, now: u64) -> Insert {
+        let idx = self.bucket_of_key(key);
+        if let Some(head) = self.buckets.get_mut(idx) {
+            let mut cur = head.as_deref_mut();
+            while let Some(node) = cur {
+                if node.key == *key {
+                    node.last_seen = node.last_seen.max(now);
+                    if node.carried == *carried {
+                        return Insert::Refreshed;
+                    }
+                    node.carried = *carried;
+                    return Insert::Replaced;
+                }
+                cur = node.next.as_deref_mut();
+            }
+        }
+        if self.len >= self.max_records {
+            let Some(mut node) = self.evict_near(idx) else {
+                return Insert::DroppedAtLimit;
+            };
+            node.key = *key;
+            node.carried = *carried;
+            node.last_seen = now;
+            self.push(idx, node);
+            return Insert::NewAfterEvicting;
+        }
+        let Some(node) = try_box(Node {
+            key: *key,
+            carried: *carried,
+            last_seen: now,
+            next: None,
+        }) else {
+            return Insert::AllocFailed;
+        };
+        self.push(idx, node);
+        Insert::New
+    }
+
+    /// Links `node` at the head of bucket `idx` and counts it.
+    ///
+    /// `idx` comes from [`Table::bucket`] and is always in range; were it not, the node would be
+    /// freed here and not counted, keeping `len` true.
+    fn push(&mut self, idx: usize, mut node: Boxed<Node>) {
+        if let Some(head) = self.buckets.get_mut(idx) {
+            node.next = head.take();
+            *head = Some(node);
+            self.len = self.len.saturating_add(1);
+        }
+    }
+
+    /// Unlinks the record with the oldest last-seen time among the first
+    /// [`EVICT_WINDOW_RECORDS`] records of the [`EVICT_WINDOW_BUCKETS`] buckets from `idx` on
+    /// (wrapping at the end), and returns it; `None` if those buckets hold no record.
+    fn evict_near(&mut self, idx: usize) -> Option<Boxed<Node>> {
+        // (bucket, position in its chain, last_seen) of the oldest record seen so far.
+        let mut oldest: Option<(usize, usize, u64)> = None;
+        let mut looked_at = 0usize;
+        'window: for step in 0..EVICT_WINDOW_BUCKETS {
+            let b = idx.wrapping_add(step) & self.mask;
+            let Some(head) = self.buckets.get(b) else {
+                continue;
+            };
+            let mut cur = head.as_deref();
+            let mut pos = 0usize;
+            while let Some(node) = cur {
+                if looked_at >= EVICT_WINDOW_RECORDS {
+                    break 'window;
+                }
+                looked_at = looked_at.saturating_add(1);
+                if oldest.is_none_or(|(_, _, t)| node.last_seen < t) {
+                    oldest = Some((b, pos, node.last_seen));
+                }
+                pos = pos.saturating_add(1);
+                cur = node.next.as_deref();
+            }
+        }
+        let (b, pos, _) = oldest?;
+        let node = unlink_at(self.buckets.get_mut(b)?, pos)?;
+        self.len = self.len.saturating_sub(1);
+        Some(node)
+    }
+
+    /// Looks up the carried addresses for a flow, at time `now`.
+    ///
+    /// With `daddr` given, only the record for exactly that tuple answers. With `daddr` `None`
+    /// ("any local address": PROTOCOL.md section 4 lets a lookup give an all-zero daddr, which
+    /// the caller turns into `None`), the first record of the flow in its bucket answers, which
+    /// is the most recently created one; the hash leaves `daddr` out so this needs no scan.
+    ///
+    /// A hit moves the record's last-seen time to `now`: a record that applications still look
+    /// up belongs to a flow in use and should neither expire nor be evicted as idle.
+    // The tuple arrives in parts from the sockopt paths (v0, v1 and the wildcard); a struct
+    // just for this call would only move the argument list elsewhere.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn lookup(
+        &mut self,
+        proto: u8,
+        family: Family,
+        saddr: &[u8; 16],
+        sport: u16,
+        daddr: Option<&[u8; 16]>,
+        dport: u16,
+        now: u64,
+    ) -> Option<Carried> {
+        let idx = self.bucket(proto, family, saddr, sport, dport);
+        let mut cur = self.buckets.get_mut(idx)?.as_deref_mut();
+        while let Some(node) = cur {
+            if flow_matches(&node.key, proto, family, saddr, sport, daddr, dport) {
+                node.last_seen = node.last_seen.max(now);
+                return Some(node.carried);
+            }
+            cur = node.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// Removes the record for `key`; whether there was one.
+    ///
+    /// Used when a TCP SYN arrives for a tuple: a new connection on a reused tuple must not be
+    /// given the previous connection's client.
+    pub(crate) fn remove(&mut self, key: &Key) -> bool {
+        let idx = self.bucket_of_key(key);
+        let Some(head) = self.buckets.get_mut(idx) else {
+            return false;
+        };
+        let mut cur = head;
+        while cur.as_ref().is_some_and(|node| node.key != *key) {
+            let Some(node) = cur.as_mut() else {
+                return false;
+            };
+            cur = &mut node.next;
+        }
+        let Some(mut node) = cur.take() else {
+            return false;
+        };
+        *cur = node.next.take();
+        self.len = self.len.saturating_sub(1);
+        true
+    }
+
+    /// Removes idle records from at most `budget` buckets, starting at bucket `*cursor`.
+    ///
+    /// A record is idle when `now - last_seen >= idle` (saturating: a last-seen time in the
+    /// future is not idle, unless `idle` is 0, which expires everything). The cursor is
+    /// advanced past the buckets swept; when it reaches the end it goes back to 0 and `done`
+    /// is set. This lets the caller sweep in chunks off the packet path, dropping its lock
+    /// between chunks so that packets and lookups wait for one chunk at most. A cursor past the
+    /// end (e.g. from another table) starts a sweep at 0.
+    pub(crate) fn expire(
+        &mut self,
+        now: u64,
+        idle: u64,
+        cursor: &mut usize,
+        budget: usize,
+    ) -> Expire {
+        let n = self.buckets.len();
+        if *cursor >= n {
+            *cursor = 0;
+        }
+        let end = cursor.saturating_add(budget).min(n);
+        let mut expired = 0u32;
+        for b in *cursor..end {
+            if let Some(head) = self.buckets.get_mut(b) {
+                expired = expired.saturating_add(sweep_chain(head, now, idle));
+            }
+        }
+        self.len = self.len.saturating_sub(expired);
+        let done = end >= n;
+        *cursor = if done { 0 } else { end };
+        Expire { expired, done }
+    }
+
+    /// Removes every record; returns how many (used at namespace exit).
+    ///
+    /// Chains are taken apart one node at a time: no recursion, whatever their length.
+    pub(crate) fn clear(&mut self) -> u32 {
+        let mut removed = 0u32;
+        for head in self.buckets.iter_mut() {
+            let mut next = head.take();
+            while let Some(mut node) = next {
+                next = node.next.take();
+                removed = removed.saturating_add(1);
+            }
+        }
+        self.len = 0;
+        removed
+    }
+}
+
+/// Helpers for the host tests only: they see inside the table to aim keys at buckets, build
+/// chains no hash would, and check the count of records against the chains.
+#[cfg(test)]
+impl Table {
+    /// Number of buckets.
+    pub(crate) fn buckets_for_test(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// The bucket `key` hashes to.
+    pub(crate) fn bucket_for_test(&self, key: &Key) -> usize {
+        self.bucket_of_key(key)
+    }
+
+    /// Links a record at the head of bucket `idx` without looking for its key or at the limit.
+    pub(crate) fn push_for_test(
+        &mut self,
+        idx: usize,
+        key: &Key,
+        carried: &Carried,
+        now: u64,
+    ) -> bool {
+        let Some(node) = try_box(Node {
+            key: *key,
+            carried: *carried,
+            last_seen: now,
+            next: None,
+        }) else {
+            return false;
+        };
+        self.push(idx, node);
+        true
+    }
+
+    /// Counts the records by walking every chain.
+    pub(crate) fn count_for_test(&self) -> usize {
+        let mut count = 0usize;
+        for head in self.buckets.iter() {
+            let mut cur = head.as_deref();
+            while let Some(node) = cur {
+                count = count.saturating_add(1);
+                cur = node.next.as_deref();
+            }
+        }
+        count
+    }
+
+    /// Size in bytes of one record.
+    pub(crate) const RECORD_BYTES: usize = core::mem::size_of::<Node>();
+}

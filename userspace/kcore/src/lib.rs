@@ -1,0 +1,46 @@
+//! Host build of the kernel module's core-only files that are not the codec: the record table
+//! (`src/records.rs`), with the codec (`option_codec.rs`) it depends on.
+//!
+//! Both files are included by path, not copied, so the tests here run the exact code the module
+//! runs. `mem` stands in for the kernel's allocation shim with `Box` and `Vec`, and can be told
+//! to fail, so that allocation failure is tested too. The crate is `no_std` outside the tests,
+//! like the kernel: a `std` item used by mistake in the included files fails the build here.
+#![cfg_attr(not(test), no_std)]
+
+extern crate std;
+
+// The codec is tested in its own crate (toa-uoa-codec); here it only provides the types the
+// record table uses, so most of it is unused.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../option_codec.rs"]
+mod option_codec;
+
+mod mem;
+
+// The lints hold records.rs to what it promises (no unsafe, no panics, no unchecked arithmetic,
+// documented items, crate-visible API as the kernel's -Wunreachable_pub wants). Outside the tests
+// nothing in this crate uses the table, hence the dead-code allowance.
+#[cfg_attr(not(test), allow(dead_code))]
+#[deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    rust_2018_idioms,
+    clippy::missing_docs_in_private_items,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::as_conversions,
+    clippy::mut_mut,
+    clippy::needless_continue
+)]
+#[path = "../../../src/records.rs"]
+mod records;
+
+#[cfg(test)]
+mod tests;
