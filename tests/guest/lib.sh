@@ -95,3 +95,34 @@ done_testing() {
 	echo "1..$_ktap_n"
 	[ $_ktap_failed -eq 0 ]
 }
+
+TOOLS=$TOP/tests/tools
+# The balancer side and the real server, joined by veth:
+#   lb 10.0.0.1 fd00::1  <->  rs 10.0.0.2 fd00::2
+LB4=10.0.0.1 RS4=10.0.0.2 LB6=fd00::1 RS6=fd00::2
+setup_pair() {
+	new_netns lb
+	new_netns rs
+	ip link add veth-lb netns lb type veth peer name veth-rs netns rs
+	ip -n lb addr add $LB4/24 dev veth-lb
+	ip -n rs addr add $RS4/24 dev veth-rs
+	ip -n lb addr add $LB6/64 dev veth-lb nodad
+	ip -n rs addr add $RS6/64 dev veth-rs nodad
+	ip -n lb link set veth-lb up
+	ip -n rs link set veth-rs up
+}
+
+# wait_for FILE [SECONDS]: until FILE exists.
+wait_for() {
+	local i
+	for i in $(seq 1 $((${2:-20} * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $1"
+}
+
+# proc_stat NS NAME: a counter from /proc/net/toa_uoa in namespace NS.
+proc_stat() {
+	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/toa_uoa
+}
