@@ -42,5 +42,30 @@ mod mem;
 #[path = "../../../src/records.rs"]
 mod records;
 
+// The getsockopt ABI translation (v1 and the three v0 layouts), byte-exact with
+// PROTOCOL.md section 4: tested in abi_tests.rs.
+#[cfg_attr(not(test), allow(dead_code))]
+#[deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+#[path = "../../../src/compat_v0.rs"]
+mod compat_v0;
+#[cfg_attr(not(test), allow(dead_code))]
+#[deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+#[path = "../../../src/sockopt.rs"]
+mod sockopt;
+
+#[cfg(test)]
+mod abi_tests;
 #[cfg(test)]
 mod tests;
