@@ -108,6 +108,9 @@ mod tests {
             }
         }
         assert_eq!(parse_packet(&v6_worst_malformed()), Err(Error::V6BadOptLen));
-        assert_eq!(parse_packet(&v4_worst_malformed()), Err(Error::OptionPastHeader));
+        assert_eq!(
+            parse_packet(&v4_worst_malformed()),
+            Err(Error::OptionPastHeader)
+        );
     }
 }

@@ -17,7 +17,16 @@
     clippy::unreachable,
     clippy::todo,
     clippy::unimplemented,
-    clippy::as_conversions
+    clippy::as_conversions,
+    // What the kernel's own build (6.12 Makefile) warns about, so the module build stays quiet.
+    unreachable_pub,
+    rust_2018_idioms,
+    clippy::all,
+    clippy::ignored_unit_patterns,
+    clippy::mut_mut,
+    clippy::needless_bitwise_bool,
+    clippy::needless_continue,
+    clippy::dbg_macro
 )]
 #[path = "../../../option_codec.rs"]
 mod option_codec;
