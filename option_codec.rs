@@ -37,6 +37,16 @@ pub const IPV6_HEADER_OPTION: u8 = 31;
 /// A well-formed packet from a balancer has at most a Hop-by-Hop, a Routing and two Destination
 /// Options headers; the bound keeps the per-packet cost small whatever a sender puts in.
 pub const MAX_V6_EXT_HEADERS: usize = 8;
+/// Longest run of padding (Pad1/PadN bytes in a row) accepted inside an IPv6 options header.
+///
+/// Padding exists to align the next option, so a run longer than 7 bytes has no use; Linux
+/// drops such packets (`ip6_parse_tlv`), and the bound keeps a hostile header of 2048 Pad1
+/// bytes from costing 2048 loop iterations per packet.
+pub const MAX_V6_PADDING_RUN: usize = 7;
+/// Most options other than padding accepted in one IPv6 Hop-by-Hop/Destination Options header:
+/// Linux's default for `net.ipv6.max_dst_opts_number` / `max_hbh_opts_number`, beyond which it
+/// drops the packet anyway. With [`MAX_V6_PADDING_RUN`] it bounds the walk of a header.
+pub const MAX_V6_OPTIONS_PER_HEADER: usize = 8;
 /// IP protocol number of TCP.
 pub const IPPROTO_TCP: u8 = 6;
 /// IP protocol number of UDP.
@@ -227,11 +237,15 @@ pub enum Error {
     V6ChainTooLong,
     /// More than one type-31 option in one packet: which one to trust is ambiguous.
     DuplicateOption,
+    /// More than [`MAX_V6_PADDING_RUN`] bytes of Pad1/PadN in a row in an IPv6 options header.
+    V6TooMuchPadding,
+    /// More than [`MAX_V6_OPTIONS_PER_HEADER`] options (padding aside) in one IPv6 options header.
+    V6TooManyOptions,
 }
 
 impl Error {
     /// Number of variants.
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 17;
 
     /// Every variant, in [`Error::index`] order (for counter tables).
     pub const ALL: [Error; Error::COUNT] = [
@@ -250,6 +264,8 @@ impl Error {
         Error::V6HopByHopNotFirst,
         Error::V6ChainTooLong,
         Error::DuplicateOption,
+        Error::V6TooMuchPadding,
+        Error::V6TooManyOptions,
     ];
 
     /// Position of this variant in [`Error::ALL`], `0..Error::COUNT`: an index into counters.
@@ -278,6 +294,8 @@ impl Error {
             Error::V6HopByHopNotFirst => "v6_hop_by_hop_not_first",
             Error::V6ChainTooLong => "v6_chain_too_long",
             Error::DuplicateOption => "duplicate_option",
+            Error::V6TooMuchPadding => "v6_too_much_padding",
+            Error::V6TooManyOptions => "v6_too_many_options",
         }
     }
 }
@@ -490,12 +508,21 @@ fn walk_v6(pkt: &[u8], read_options: bool) -> Result<(Option<Carried>, Transport
 /// contents if there is one.
 fn walk_v6_options(hdr: &[u8], hop_by_hop: bool) -> Result<Option<Carried>, Error> {
     let mut found: Option<Carried> = None;
+    // Bytes of padding (Pad1/PadN) since the last other option, and other options seen: bounded
+    // as Linux bounds them (see MAX_V6_PADDING_RUN, MAX_V6_OPTIONS_PER_HEADER), which keeps the
+    // walk of any header short.
+    let mut pad_run = 0usize;
+    let mut options = 0usize;
     // Options start after Next Header and Hdr Ext Len.
     let mut i = 2usize;
     // Terminates: every iteration moves `i` forward by at least one byte over a bounded slice.
     while let Some(&kind) = hdr.get(i) {
         if kind == 0 {
             // Pad1: a single byte.
+            pad_run = pad_run.saturating_add(1);
+            if pad_run > MAX_V6_PADDING_RUN {
+                return Err(Error::V6TooMuchPadding);
+            }
             i = i.saturating_add(1);
             continue;
         }
@@ -514,6 +541,19 @@ fn walk_v6_options(hdr: &[u8], hop_by_hop: bool) -> Result<Option<Carried>, Erro
             .and_then(|v| v.checked_add(optlen))
             .ok_or(Error::V6OptionPastHeader)?;
         let opt = hdr.get(i..end).ok_or(Error::V6OptionPastHeader)?;
+        if kind == 1 {
+            // PadN: counts towards the padding run by its whole length.
+            pad_run = pad_run.saturating_add(opt.len());
+            if pad_run > MAX_V6_PADDING_RUN {
+                return Err(Error::V6TooMuchPadding);
+            }
+        } else {
+            pad_run = 0;
+            options = options.saturating_add(1);
+            if options > MAX_V6_OPTIONS_PER_HEADER {
+                return Err(Error::V6TooManyOptions);
+            }
+        }
         if kind == IPV6_HEADER_OPTION {
             if hop_by_hop {
                 return Err(Error::V6OptionInHopByHop);

@@ -59,23 +59,29 @@ pub fn with_option(outer: Family, c: Family) -> Vec<u8> {
 }
 
 /// Worst case the walk allows: an IPv6 packet with the longest chain accepted
-/// (MAX_V6_EXT_HEADERS Destination Options headers of 2048 bytes each, all PadN/Pad1 runs that
-/// must be walked), whose last header is malformed, so every byte is looked at before the error.
+/// (MAX_V6_EXT_HEADERS Destination Options headers), each with the most iterations a header may
+/// take (MAX_V6_OPTIONS_PER_HEADER options of 2 bytes, each after MAX_V6_PADDING_RUN Pad1
+/// bytes), the last one ending in a malformed option, so all of it is walked before the error.
 pub fn v6_worst_malformed() -> Vec<u8> {
+    use toa_uoa_codec::{MAX_V6_OPTIONS_PER_HEADER, MAX_V6_PADDING_RUN};
     let mut p = v6_plain();
     p.truncate(40);
     p[6] = 60;
     let n = toa_uoa_codec::MAX_V6_EXT_HEADERS;
     for i in 0..n {
-        let next = if i + 1 == n { IPPROTO_TCP } else { 60 };
-        let mut h = vec![next, 255];
-        // Pad1 everywhere: one option per byte, the slowest walk per byte.
-        h.resize(2048, 0);
-        if i + 1 == n {
-            // Our option with a bad optlen near the end.
-            h[2040] = 31;
-            h[2041] = 5;
+        let last = i + 1 == n;
+        let mut h = vec![if last { IPPROTO_TCP } else { 60 }, 0];
+        for _ in 0..MAX_V6_OPTIONS_PER_HEADER {
+            h.extend(std::iter::repeat_n(0u8, MAX_V6_PADDING_RUN));
+            h.extend([0x1e, 0]);
         }
+        // 74 bytes so far: 6 more make 80. The last header ends in our option with a bad optlen.
+        h.extend(if last {
+            [31, 4, 0, 0, 0, 0]
+        } else {
+            [1, 4, 0, 0, 0, 0]
+        });
+        h[1] = u8::try_from(h.len() / 8 - 1).unwrap_or(0);
         p.extend(h);
     }
     p.extend([0x9c, 0xbb, 0x1f, 0x90]);

@@ -255,7 +255,7 @@ fn v6_bad_optlen() {
     // An optlen of 12 and 36 swapped with the header size: 12 in a 40-byte header is fine
     // (the rest must then parse as options: here PadN), 36 in a 16-byte one is not.
     let mut body = v6_dstopt(&carried4(), IPPROTO_TCP)[2..].to_vec();
-    body.extend([1, 22]);
+    body.extend([0x1e, 22]); // an unknown option filling the rest
     body.extend([0; 22]);
     let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &body), &tcp());
     assert_eq!(parse_ipv6(&pkt).unwrap().unwrap().carried, carried4());
@@ -314,4 +314,56 @@ fn errors_are_not_ok_none_for_cut_option_packets() {
             }
         }
     }
+}
+
+#[test]
+fn v6_too_much_padding() {
+    let opt = v6_dstopt(&carried4(), IPPROTO_TCP);
+    // 7 bytes of padding in a row are fine (Pad1 x 2 + PadN of 5), 8 are not (Linux's rule).
+    let mut body = vec![0, 0, 1, 3, 0, 0, 0];
+    body.extend_from_slice(&opt[2..]);
+    body.extend([0; 1]);
+    let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &body), &tcp());
+    assert_eq!(parse_ipv6(&pkt).unwrap().unwrap().carried, carried4());
+    for pads in [
+        vec![0u8; 8],
+        vec![1, 6, 0, 0, 0, 0, 0, 0],
+        vec![0, 1, 5, 0, 0, 0, 0, 0],
+    ] {
+        let mut body = pads.clone();
+        body.extend_from_slice(&opt[2..]);
+        let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &body), &tcp());
+        assert_eq!(parse_ipv6(&pkt), Err(Error::V6TooMuchPadding), "{pads:?}");
+    }
+    // A whole header of Pad1 (the costly shape) is rejected within the first 8 bytes.
+    let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &[0; 2046]), &tcp());
+    assert_eq!(parse_ipv6(&pkt), Err(Error::V6TooMuchPadding));
+    // The run restarts after any other option.
+    let mut body = vec![0; 7];
+    body.extend([0x1e, 0]);
+    body.extend([0; 7]);
+    body.extend_from_slice(&opt[2..]);
+    let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &body), &tcp());
+    assert_eq!(parse_ipv6(&pkt).unwrap().unwrap().carried, carried4());
+}
+
+#[test]
+fn v6_too_many_options() {
+    let opt = v6_dstopt(&carried4(), IPPROTO_TCP);
+    // 7 unknown empty options and ours: 8, accepted.
+    let mut body = [0x1e, 0].repeat(7);
+    body.extend_from_slice(&opt[2..]);
+    body.extend([1, 0]);
+    let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &body), &tcp());
+    assert_eq!(parse_ipv6(&pkt).unwrap().unwrap().carried, carried4());
+    // 8 and ours: 9, rejected.
+    let mut body = [0x1e, 0].repeat(8);
+    body.extend_from_slice(&opt[2..]);
+    let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &body), &tcp());
+    assert_eq!(parse_ipv6(&pkt), Err(Error::V6TooManyOptions));
+    // In a Hop-by-Hop header too.
+    let mut body = [0x1e, 0].repeat(9);
+    body.extend([0; 4]);
+    let pkt = ipv6(0, &ext_header(IPPROTO_TCP, &body), &tcp());
+    assert_eq!(parse_ipv6(&pkt), Err(Error::V6TooManyOptions));
 }
