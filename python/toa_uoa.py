@@ -56,7 +56,10 @@ def _addr(host):
 def _host(family, raw):
     if family == socket.AF_INET:
         return str(ipaddress.IPv4Address(raw[:4]))
-    return str(ipaddress.IPv6Address(raw[:16]))
+    a = ipaddress.IPv6Address(raw[:16])
+    if a.ipv4_mapped is not None:
+        return "::ffff:" + str(a.ipv4_mapped)  # the usual spelling, not ::ffff:c000:20a
+    return str(a)
 
 
 def _fileno(sock):

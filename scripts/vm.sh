@@ -46,6 +46,10 @@ for d in tmp run var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R/$d || fail "tm
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
+ln -sf /proc/self/fd $R/dev/fd
+ln -sf /proc/self/fd/0 $R/dev/stdin
+ln -sf /proc/self/fd/1 $R/dev/stdout
+ln -sf /proc/self/fd/2 $R/dev/stderr
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts
 mount -t tmpfs tmpfs $R/dev/shm
@@ -152,7 +156,8 @@ cmd_run() {
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg" \
 		-virtfs "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap" \
 		-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none" \
-		</dev/null | tr -d '\r' || rc=$?
+		</dev/null | tr -d '\r' | sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' \
+		-e '/^SeaBIOS (version/d; s/^Booting from ROM\.\.//; /reboot: Restarting system$/d' || rc=$?
 	[ -z "$dmesg_out" ] || cp "$xchg/dmesg" "$dmesg_out" 2>/dev/null || true
 	if [ -n "${VM_OUT_COPY:-}" ]; then cp -r "$xchg/out/." "$VM_OUT_COPY/" 2>/dev/null || true; fi
 	if [ ! -f "$xchg/status" ]; then

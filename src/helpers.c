@@ -1,20 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C side of toa_uoa: only what Rust cannot do itself on 6.12 (module_param, static
- * inline kernel functions, macros). No parsing, no table, no decisions live here.
+ * The C side of toa_uoa: only what Rust cannot do itself on 6.12: module_param, the
+ * static registration structures the kernel keeps pointers into (netfilter hooks,
+ * pernet operations, nf_sockopt), per-CPU counters, locks and static inline helpers.
+ * No parsing, no table, no decisions: each callback hands over to Rust (toa_uoa_rs_*).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/percpu.h>
+#include <linux/proc_fs.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/seq_file_net.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+#include <linux/kprobes.h>
+#include <linux/tcp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/sock.h>
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
+#include <net/tcp.h>
 
 #include "ffi.h"
+
+/* ---- module parameters ---- */
 
 static unsigned int max_records = TOA_UOA_MAX_RECORDS_DEFAULT;
 static unsigned int idle_timeout = TOA_UOA_IDLE_TIMEOUT_DEFAULT;
 
 /*
  * A bad value refuses the load (the kernel prints "invalid for parameter" and insmod
- * fails with EINVAL); say what the accepted range is, once.
+ * fails with EINVAL); say what the accepted range is.
  */
 static int set_bounded_uint(const char *val, const struct kernel_param *kp,
 			    unsigned int min, unsigned int max)
@@ -56,7 +82,7 @@ MODULE_PARM_DESC(max_records,
 		 "most address records kept per network namespace (1..16777216, default 65536)");
 module_param_cb(idle_timeout, &idle_timeout_ops, &idle_timeout, 0444);
 MODULE_PARM_DESC(idle_timeout,
-		 "seconds a record lives without traffic carrying or matching it (1..86400, default 300)");
+		 "seconds a record lives without traffic carrying or using it (1..86400, default 300)");
 
 unsigned int toa_uoa_param_max_records(void)
 {
@@ -66,4 +92,464 @@ unsigned int toa_uoa_param_max_records(void)
 unsigned int toa_uoa_param_idle_timeout(void)
 {
 	return READ_ONCE(idle_timeout);
+}
+
+/* ---- per-namespace state ---- */
+
+struct toa_uoa_net {
+	/* Taken from softirq (hooks) and process context (lookups, expiry). */
+	spinlock_t lock;
+	void *state;		/* the Rust side's, from toa_uoa_rs_net_init() */
+	u64 __percpu *counters;
+	struct delayed_work gc;
+	struct net *net;
+};
+
+static unsigned int toa_uoa_net_id __read_mostly;
+static unsigned int ncounters;
+
+static struct toa_uoa_net *toa_uoa_net(const struct net *net)
+{
+	return net_generic(net, toa_uoa_net_id);
+}
+
+unsigned long toa_uoa_net_lock(struct toa_uoa_net *tn)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&tn->lock, flags);
+	return flags;
+}
+
+void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags)
+{
+	spin_unlock_irqrestore(&tn->lock, flags);
+}
+
+void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx)
+{
+	if (likely(idx < ncounters))
+		this_cpu_inc(tn->counters[idx]);
+}
+
+u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx)
+{
+	u64 sum = 0;
+	int cpu;
+
+	if (idx >= ncounters)
+		return 0;
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(&tn->counters[idx], cpu);
+	return sum;
+}
+
+void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len, u64 value)
+{
+	seq_printf(seq, "%.*s %llu\n", (int)name_len, name, value);
+}
+
+/* ---- ingress hooks ---- */
+
+/*
+ * Almost no packet carries IP options or IPv6 extension headers: those leave here after
+ * one load and compare. The rest is copied (at most TOA_UOA_PEEK_MAX bytes from the IP
+ * header, without touching the skb) and parsed in Rust. Always NF_ACCEPT: the module
+ * never drops or changes a packet.
+ */
+static void hand_to_rust(const struct nf_hook_state *state, struct sk_buff *skb)
+{
+	struct toa_uoa_net *tn = toa_uoa_net(state->net);
+	u8 buf[TOA_UOA_PEEK_MAX];
+	int off = skb_network_offset(skb);
+	unsigned int len = min_t(unsigned int, skb->len - off, sizeof(buf));
+	const u8 *pkt = skb_header_pointer(skb, off, len, buf);
+
+	if (pkt)
+		toa_uoa_rs_rx(tn, tn->state, pkt, len);
+}
+
+/*
+ * A TCP SYN (without ACK) starts a new connection on its tuple: it goes to Rust even
+ * without options, so a record left by an earlier connection on the same tuple is
+ * forgotten (or replaced, if the SYN carries the option itself).
+ */
+static bool tcp_syn(struct sk_buff *skb, unsigned int thoff)
+{
+	u8 flags, *fp;
+
+	fp = skb_header_pointer(skb, skb_network_offset(skb) + thoff + 13, 1, &flags);
+	return fp && (*fp & (TCPHDR_SYN | TCPHDR_ACK)) == TCPHDR_SYN;
+}
+
+static unsigned int hook_ipv4(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	if (likely(iph->ihl == 5) &&
+	    likely(iph->protocol != IPPROTO_TCP || !tcp_syn(skb, sizeof(*iph))))
+		return NF_ACCEPT;
+	hand_to_rust(state, skb);
+	return NF_ACCEPT;
+}
+
+static unsigned int hook_ipv6(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	u8 nh = ipv6_hdr(skb)->nexthdr;
+
+	if (likely(nh != NEXTHDR_DEST && nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING) &&
+	    likely(nh != IPPROTO_TCP || !tcp_syn(skb, sizeof(struct ipv6hdr))))
+		return NF_ACCEPT;
+	hand_to_rust(state, skb);
+	return NF_ACCEPT;
+}
+
+/*
+ * LOCAL_IN, right after source NAT (NF_IP_PRI_NAT_SRC = 100): by then defragmentation
+ * (PRE_ROUTING, -400) and destination NAT (PRE_ROUTING, -100) are done, so the tuple
+ * recorded is exactly the one the receiving socket sees, and a fragmented option-carrying
+ * datagram is seen whole.
+ */
+static const struct nf_hook_ops hook_ops[] = {
+	{
+		.hook = hook_ipv4,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP_PRI_NAT_SRC + 1,
+	},
+	{
+		.hook = hook_ipv6,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP6_PRI_NAT_SRC + 1,
+	},
+};
+
+/* ---- expiry, off the packet path ---- */
+
+static unsigned long gc_interval(void)
+{
+	/* A quarter of the idle timeout: a record outlives it by at most 25%. */
+	return clamp_t(unsigned long, (unsigned long)READ_ONCE(idle_timeout) * HZ / 4, HZ, 60 * HZ);
+}
+
+static void gc_work(struct work_struct *work)
+{
+	struct toa_uoa_net *tn = container_of(to_delayed_work(work), struct toa_uoa_net, gc);
+
+	toa_uoa_rs_gc(tn, tn->state);
+	queue_delayed_work(system_power_efficient_wq, &tn->gc, gc_interval());
+}
+
+/* ---- /proc/net/toa_uoa ---- */
+
+static int stats_show(struct seq_file *seq, void *v)
+{
+	struct toa_uoa_net *tn = toa_uoa_net(seq_file_single_net(seq));
+
+	toa_uoa_rs_stats(tn, tn->state, seq);
+	return 0;
+}
+
+/* ---- pernet operations ---- */
+
+static int __net_init net_init(struct net *net)
+{
+	struct toa_uoa_net *tn = toa_uoa_net(net);
+	int err = -ENOMEM;
+
+	spin_lock_init(&tn->lock);
+	tn->net = net;
+	INIT_DELAYED_WORK(&tn->gc, gc_work);
+	tn->counters = __alloc_percpu(sizeof(u64) * ncounters, sizeof(u64));
+	if (!tn->counters)
+		goto fail;
+	tn->state = toa_uoa_rs_net_init();
+	if (!tn->state)
+		goto fail_counters;
+	if (!proc_create_net_single("toa_uoa", 0444, net->proc_net, stats_show, NULL))
+		goto fail_state;
+	err = nf_register_net_hooks(net, hook_ops, ARRAY_SIZE(hook_ops));
+	if (err)
+		goto fail_proc;
+	queue_delayed_work(system_power_efficient_wq, &tn->gc, gc_interval());
+	return 0;
+
+fail_proc:
+	remove_proc_entry("toa_uoa", net->proc_net);
+fail_state:
+	toa_uoa_rs_net_exit(tn->state);
+	tn->state = NULL;
+fail_counters:
+	free_percpu(tn->counters);
+	tn->counters = NULL;
+fail:
+	pr_err("toa_uoa: cannot set up a network namespace: error %d\n", err);
+	return err;
+}
+
+static void __net_exit net_exit(struct net *net)
+{
+	struct toa_uoa_net *tn = toa_uoa_net(net);
+
+	/* Returns once no hook runs any more (it synchronizes with the packet path). */
+	nf_unregister_net_hooks(net, hook_ops, ARRAY_SIZE(hook_ops));
+	remove_proc_entry("toa_uoa", net->proc_net);
+	cancel_delayed_work_sync(&tn->gc);
+	toa_uoa_rs_net_exit(tn->state);
+	tn->state = NULL;
+	free_percpu(tn->counters);
+	tn->counters = NULL;
+}
+
+static struct pernet_operations pernet_ops = {
+	.init = net_init,
+	.exit = net_exit,
+	.id = &toa_uoa_net_id,
+	.size = sizeof(struct toa_uoa_net),
+};
+
+int toa_uoa_pernet_register(unsigned int n)
+{
+	ncounters = n;
+	return register_pernet_subsys(&pernet_ops);
+}
+
+void toa_uoa_pernet_unregister(void)
+{
+	unregister_pernet_subsys(&pernet_ops);
+}
+
+/* ---- getsockopt ---- */
+
+/*
+ * nf_sockopt holds a reference on this module (.owner) for the duration of each call, so
+ * the namespace state cannot go away under it; sock_net(sk) is the caller's namespace.
+ */
+static int sockopt_get(struct sock *sk, int optval, void __user *user, int *len)
+{
+	struct toa_uoa_net *tn = toa_uoa_net(sock_net(sk));
+
+	return toa_uoa_rs_getsockopt(tn, tn->state, sk->sk_protocol, optval, user, len);
+}
+
+static struct nf_sockopt_ops sockopt_ops[] = {
+	{
+		.pf = PF_INET,
+		.get_optmin = TOA_UOA_SO_BASE,
+		.get_optmax = TOA_UOA_SO_GET_MAX + 1,
+		.get = sockopt_get,
+		.owner = THIS_MODULE,
+	},
+	{
+		.pf = PF_INET6,
+		.get_optmin = TOA_UOA_SO_BASE,
+		.get_optmax = TOA_UOA_SO_GET_MAX + 1,
+		.get = sockopt_get,
+		.owner = THIS_MODULE,
+	},
+};
+
+int toa_uoa_sockopt_register(void)
+{
+	int err = nf_register_sockopt(&sockopt_ops[0]);
+
+	if (err)
+		return err;
+	err = nf_register_sockopt(&sockopt_ops[1]);
+	if (err)
+		nf_unregister_sockopt(&sockopt_ops[0]);
+	return err;
+}
+
+void toa_uoa_sockopt_unregister(void)
+{
+	nf_unregister_sockopt(&sockopt_ops[1]);
+	nf_unregister_sockopt(&sockopt_ops[0]);
+}
+
+/* ---- small things Rust cannot call directly (static inlines, macros) ---- */
+
+u64 toa_uoa_jiffies(void)
+{
+	return get_jiffies_64();
+}
+
+unsigned int toa_uoa_hz(void)
+{
+	return HZ;
+}
+
+void toa_uoa_cond_resched(void)
+{
+	cond_resched();
+}
+
+u64 toa_uoa_random_u64(void)
+{
+	return get_random_u64();
+}
+
+int toa_uoa_copy_from_user(void *dst, const void __user *src, size_t n)
+{
+	return copy_from_user(dst, src, n) ? -EFAULT : 0;
+}
+
+int toa_uoa_copy_to_user(void __user *dst, const void *src, size_t n)
+{
+	return copy_to_user(dst, src, n) ? -EFAULT : 0;
+}
+
+/* ---- getpeername/getsockname/accept: kretprobes on inet_getname, inet6_getname ---- */
+
+/*
+ * The 6.12 kernel has no hook for getname. A kretprobe keeps the call's arguments on
+ * entry and, on return, lets Rust rewrite the kernel-side sockaddr (a sockaddr_storage in
+ * every syscall path: accept, getpeername, getsockname) and the length, for sockets with a
+ * record. Nothing is written to kernel text or ops tables.
+ */
+struct getname_call {
+	struct socket *sock;
+	struct sockaddr *uaddr;
+	int peer;
+};
+
+static void sock_tuple(const struct sock *sk, struct toa_uoa_tuple *t)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	memset(t, 0, sizeof(*t));
+	t->protocol = sk->sk_protocol;
+	t->sport = ntohs(inet->inet_dport);
+	t->dport = inet->inet_num;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		t->family = 6;
+		memcpy(t->saddr, &sk->sk_v6_daddr, 16);
+		memcpy(t->daddr, &sk->sk_v6_rcv_saddr, 16);
+		return;
+	}
+#endif
+	t->family = 4;
+	memcpy(t->saddr, &inet->inet_daddr, 4);
+	memcpy(t->daddr, &inet->inet_rcv_saddr, 4);
+}
+
+static int getname_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct getname_call *c = (struct getname_call *)ri->data;
+
+	c->sock = (struct socket *)regs_get_kernel_argument(regs, 0);
+	c->uaddr = (struct sockaddr *)regs_get_kernel_argument(regs, 1);
+	c->peer = (int)regs_get_kernel_argument(regs, 2);
+	return 0;
+}
+
+static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct getname_call *c = (struct getname_call *)ri->data;
+	struct toa_uoa_tuple t;
+	struct toa_uoa_net *tn;
+	struct sock *sk;
+	int len;
+
+	/* The common case, a socket without a record, leaves after these tests. */
+	if ((int)regs_return_value(regs) < 0 || !c->sock)
+		return 0;
+	sk = c->sock->sk;
+	if (!sk || (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP))
+		return 0;
+	tn = toa_uoa_net(sock_net(sk));
+	if (!READ_ONCE(tn->state))
+		return 0;
+	sock_tuple(sk, &t);
+	len = toa_uoa_rs_getname(tn, tn->state, &t, (u8 *)c->uaddr, c->peer);
+	if (len > 0)
+		regs_set_return_value(regs, len);
+	return 0;
+}
+
+static struct kretprobe getname_probes[] = {
+	{
+		.kp.symbol_name = "inet_getname",
+		.entry_handler = getname_entry,
+		.handler = getname_return,
+		.data_size = sizeof(struct getname_call),
+		.maxactive = 64,
+	},
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		.kp.symbol_name = "inet6_getname",
+		.entry_handler = getname_entry,
+		.handler = getname_return,
+		.data_size = sizeof(struct getname_call),
+		.maxactive = 64,
+	},
+#endif
+};
+
+int toa_uoa_getname_register(void)
+{
+	struct kretprobe *rps[ARRAY_SIZE(getname_probes)];
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(getname_probes); i++)
+		rps[i] = &getname_probes[i];
+	err = register_kretprobes(rps, ARRAY_SIZE(rps));
+	if (err)
+		pr_err("toa_uoa: cannot probe inet_getname/inet6_getname: error %d (CONFIG_KRETPROBES?)\n",
+		       err);
+	return err;
+}
+
+void toa_uoa_getname_unregister(void)
+{
+	struct kretprobe *rps[ARRAY_SIZE(getname_probes)];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(getname_probes); i++)
+		rps[i] = &getname_probes[i];
+	unregister_kretprobes(rps, ARRAY_SIZE(rps));
+}
+
+/* Calls whose return could not be seen (more than maxactive at once on the probes). */
+u64 toa_uoa_getname_missed(void)
+{
+	u64 n = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(getname_probes); i++)
+		n += getname_probes[i].nmissed;
+	return n;
+}
+
+/*
+ * Whether a TCP connection on the tuple still exists: the expiry keeps such records, so a
+ * long-lived idle connection keeps its answer. RCU look-up, usable under the table lock.
+ */
+bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t)
+{
+	struct net *net = tn->net;
+	struct sock *sk = NULL;
+	__be32 s4, d4;
+
+	rcu_read_lock();
+	if (t->family == 4) {
+		memcpy(&s4, t->saddr, 4);
+		memcpy(&d4, t->daddr, 4);
+		sk = __inet_lookup_established(net, net->ipv4.tcp_death_row.hashinfo, s4,
+					       htons(t->sport), d4, t->dport, 0, 0);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	else {
+		sk = __inet6_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
+						(const struct in6_addr *)t->saddr, htons(t->sport),
+						(const struct in6_addr *)t->daddr, t->dport, 0, 0);
+	}
+#endif
+	rcu_read_unlock();
+	if (!sk)
+		return false;
+	sock_gen_put(sk);
+	return true;
 }

@@ -13,7 +13,16 @@ use kernel::prelude::*;
 mod compat_v0;
 mod ffi;
 mod hooks;
+mod mem;
+mod netns;
+// The codec's items are `pub` for its host crate (the tests, the fuzzer and the decode
+// tool use all of it); the module uses the parser only.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../option_codec.rs"]
+mod option_codec;
+mod records;
 mod sockopt;
+mod stats;
 
 module! {
     type: ToaUoa,
@@ -23,19 +32,32 @@ module! {
     license: "GPL",
 }
 
+/// The module's registrations. Fields drop in declaration order, the reverse of the
+/// order they were made in: look-ups stop before the namespaces' state goes.
 struct ToaUoa {
+    _getname: ffi::GetnameRegistration,
+    _sockopt: ffi::SockoptRegistration,
+    _pernet: ffi::PernetRegistration,
     params: ffi::Params,
 }
 
 impl kernel::Module for ToaUoa {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let params = ffi::params();
+        let pernet = ffi::PernetRegistration::new(stats::TOTAL)?;
+        let sockopt = ffi::SockoptRegistration::new()?;
+        let getname = ffi::GetnameRegistration::new()?;
         pr_info!(
             "loaded: max_records={} idle_timeout={}s\n",
             params.max_records,
             params.idle_timeout_secs
         );
-        Ok(ToaUoa { params })
+        Ok(ToaUoa {
+            _getname: getname,
+            _sockopt: sockopt,
+            _pernet: pernet,
+            params,
+        })
     }
 }
 

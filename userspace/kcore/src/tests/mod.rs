@@ -59,7 +59,7 @@ fn sweep(t: &mut Table, now: u64, idle: u64, budget: usize) -> (u32, usize) {
     let mut expired = 0u32;
     let mut chunks = 0usize;
     loop {
-        let Expire { expired: e, done } = t.expire(now, idle, &mut cursor, budget);
+        let Expire { expired: e, done } = t.expire(now, idle, &mut cursor, budget, |_| false);
         expired += e;
         chunks += 1;
         if done {
@@ -226,7 +226,7 @@ fn expiry_in_chunks() {
     // Budget 0 does nothing and is not done.
     let mut cursor = 0;
     assert_eq!(
-        t.expire(1000, 0, &mut cursor, 0),
+        t.expire(1000, 0, &mut cursor, 0, |_| false),
         Expire {
             expired: 0,
             done: false
@@ -237,7 +237,7 @@ fn expiry_in_chunks() {
     let in_first_10 = (0..300u16)
         .filter(|&i| t.bucket_for_test(&key(i, 1)) < 10 && i < 100)
         .count() as u32;
-    let e = t.expire(200, 100, &mut cursor, 10);
+    let e = t.expire(200, 100, &mut cursor, 10, |_| false);
     assert_eq!(
         e,
         Expire {
@@ -250,7 +250,7 @@ fn expiry_in_chunks() {
     let mut rest = 0;
     let mut chunks = 0;
     loop {
-        let e = t.expire(200, 100, &mut cursor, 10);
+        let e = t.expire(200, 100, &mut cursor, 10, |_| false);
         rest += e.expired;
         chunks += 1;
         if e.done {
@@ -268,7 +268,7 @@ fn expiry_in_chunks() {
     assert_eq!(lookup_exact(&mut t, &key(101, 1), 200), Some(carried(1)));
     // A cursor past the end starts a sweep at 0; a budget past the end stops at the end.
     let mut cursor = usize::MAX;
-    let e = t.expire(200, 100, &mut cursor, usize::MAX);
+    let e = t.expire(200, 100, &mut cursor, usize::MAX, |_| false);
     assert_eq!(
         e,
         Expire {
@@ -404,7 +404,7 @@ fn long_chain_without_recursion() {
             // Expiry and clear walk it iteratively too.
             let mut cursor = 0;
             assert_eq!(
-                t.expire(N as u64, N as u64 - 1000, &mut cursor, 1).expired,
+                t.expire(N as u64, N as u64 - 1000, &mut cursor, 1, |_| false).expired,
                 1001
             );
             assert_eq!(t.clear(), (N - 1001) as u32);
@@ -465,4 +465,22 @@ fn flood_keeps_newest() {
     assert_eq!(dropped, 0);
     assert!(newest_100 >= 99, "newest 100: {newest_100}");
     assert!(newest_1000 >= 800, "newest 1000: {newest_1000}");
+}
+
+#[test]
+fn expire_keeps_what_the_owner_still_uses() {
+    let mut t = Table::new(64, 7).unwrap();
+    let a = key(1, 1);
+    let b = key(2, 1);
+    t.insert(&a, &carried(1), 0);
+    t.insert(&b, &carried(2), 0);
+    let mut cursor = 0;
+    let e = t.expire(1000, 100, &mut cursor, usize::MAX, |k| *k == a);
+    assert_eq!((e.expired, e.done), (1, true));
+    assert_eq!(t.len(), 1);
+    // Kept records are refreshed: not idle again until another idle period has passed.
+    let e = t.expire(1050, 100, &mut cursor, usize::MAX, |_| false);
+    assert_eq!(e.expired, 0);
+    let e = t.expire(1100, 100, &mut cursor, usize::MAX, |_| false);
+    assert_eq!(e.expired, 1);
 }

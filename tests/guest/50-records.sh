@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Records over time and across namespaces: idle expiry (off the packet path), the
+# max_records bound with eviction counted, namespaces made after load get the module,
+# and a namespace's records go with it; unload with namespaces alive is clean.
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
+unload_module
+CIP4=192.0.2.10 VIP4=198.51.100.1
+
+# send N [SPORT0]: N datagrams with the option from N distinct source ports.
+send() {
+	local i
+	for i in $(seq 0 $(($1 - 1))); do
+		ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 $((${2:-7000} + i)) $RS4 9 $CIP4 $((1000 + i)) $VIP4 53
+	done
+}
+
+expiry() {
+	insmod "$KO" idle_timeout=2
+	setup_pair
+	send 2
+	expect_eq live "$(proc_stat rs records_live)" 2
+	sleep 5
+	expect_eq "live after 5s" "$(proc_stat rs records_live)" 0
+	expect_eq expired "$(proc_stat rs records_expired)" 2
+}
+
+bounded() {
+	insmod "$KO" max_records=3
+	setup_pair
+	send 8
+	local live evicted dropped new
+	live=$(proc_stat rs records_live)
+	evicted=$(proc_stat rs records_evicted)
+	dropped=$(proc_stat rs records_dropped_at_limit)
+	new=$(proc_stat rs records_new)
+	echo "live=$live new=$new evicted=$evicted dropped=$dropped" >&2
+	[ "$live" -le 3 ] || fail "records_live $live above max_records 3"
+	# every option is accounted for: recorded (and maybe evicted since) or dropped
+	expect_eq "new + dropped" $((new + dropped)) 8
+	expect_eq "live = new - evicted" "$live" $((new - evicted))
+}
+
+later_namespace() {
+	insmod "$KO"
+	setup_pair # made after the load
+	[ -r /proc/net/toa_uoa ] || fail "no /proc/net/toa_uoa in the initial namespace"
+	send 1
+	expect_eq "rs live" "$(proc_stat rs records_live)" 1
+	expect_eq "init ns live" "$(awk '$1 == "records_live" { print $2 }' /proc/net/toa_uoa)" 0
+}
+
+namespace_goes_with_records() {
+	insmod "$KO"
+	setup_pair
+	send 3
+	expect_eq live "$(proc_stat rs records_live)" 3
+	ip netns del rs
+	ip netns add rs
+	ip -n rs link set lo up
+	expect_eq "new rs live" "$(proc_stat rs records_live)" 0
+	# and the module unloads with namespaces (and their records) still there
+	rmmod toa_uoa
+}
+
+check idle_expiry expiry
+unload_module
+ip -all netns delete
+check max_records_bounds_the_table bounded
+unload_module
+ip -all netns delete
+check namespace_made_after_load later_namespace
+unload_module
+ip -all netns delete
+check namespace_records_go_with_it namespace_goes_with_records
+done_testing

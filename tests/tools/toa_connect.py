@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""A TCP client playing the balancer's side: connects SRC:SPORT -> DST:DPORT and puts the
+type-31 option (carrying CIP:CPORT, VIP:VPORT) on its packets: on all of them from the SYN
+on (--when syn), or only from the first data packet on (--when data), or on none
+(--when never). Sends one line, then waits for the server to close.
+
+    toa_connect.py SRC SPORT DST DPORT CIP CPORT VIP VPORT [--when syn|data|never] [--send TEXT]
+"""
+import argparse
+import ipaddress
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from uoa_send import ipv4_option, ipv6_dstopt, IPV6_DSTOPTS  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for a in ("src", "sport", "dst", "dport", "cip", "cport", "vip", "vport"):
+        p.add_argument(a, type=int if "port" in a else str)
+    p.add_argument("--when", choices=("syn", "data", "never"), default="syn")
+    p.add_argument("--send", default="GET / HTTP/1.0\r\n\r\n")
+    a = p.parse_args()
+    fam = socket.AF_INET6 if ipaddress.ip_address(a.src).version == 6 else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.src, a.sport))
+
+    def put_option():
+        if fam == socket.AF_INET:
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option(a.cip, a.cport, a.vip, a.vport))
+        else:
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_DSTOPTS, ipv6_dstopt(a.cip, a.cport, a.vip, a.vport))
+
+    if a.when == "syn":
+        put_option()
+    s.settimeout(30)
+    s.connect((a.dst, a.dport))
+    if a.when == "data":
+        # Let the server's accept() return before the option shows up at all.
+        time.sleep(1)
+        put_option()
+    s.sendall(a.send.encode())
+    while s.recv(4096):
+        pass
+    s.close()
+
+
+if __name__ == "__main__":
+    main()
