@@ -404,7 +404,8 @@ fn long_chain_without_recursion() {
             // Expiry and clear walk it iteratively too.
             let mut cursor = 0;
             assert_eq!(
-                t.expire(N as u64, N as u64 - 1000, &mut cursor, 1, |_| false).expired,
+                t.expire(N as u64, N as u64 - 1000, &mut cursor, 1, |_| false)
+                    .expired,
                 1001
             );
             assert_eq!(t.clear(), (N - 1001) as u32);
