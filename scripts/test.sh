@@ -15,7 +15,9 @@ scripts/build.sh
 host_rc=0
 if [ -f userspace/Cargo.toml ]; then
 	step "host tests (userspace workspace)"
-	(cd userspace && cargo test --workspace 2>&1) || host_rc=$?
+	(cd userspace && cargo fmt --check && cargo test 2>&1) || host_rc=$?
+	step "no-panic object checks (option_codec.rs, records.rs)"
+	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
 	if [ -x userspace/fuzz/smoke.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
 		step "fuzz smoke run"
 		userspace/fuzz/smoke.sh || host_rc=$?

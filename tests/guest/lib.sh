@@ -72,7 +72,8 @@ new_netns() {
 	ip -n "$1" link set lo up
 }
 
-# spawn CMD...: a background process killed at exit.
+# spawn CMD...: a background process killed at exit. Its stdin is /dev/null (bash does
+# that to background jobs): give it a file, not a here-document.
 spawn() {
 	"$@" &
 	_pids+=($!)

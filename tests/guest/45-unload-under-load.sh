@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Unloading while option traffic flows, UDP look-ups run and a TCP server calls
+# getpeername in a loop on an open connection: the kernel stays clean (the runner checks
+# its log), the programs keep running, and the connection's getpeername goes back to the
+# balancer's address. Five load/unload cycles under that load.
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
+load_module
+setup_pair
+tmp=$(mktemp -d)
+export TOP
+
+# Option floods: UDP datagrams with the option from changing source ports, for 60 s.
+cat >"$tmp/flood.py" <<'PY'
+import os, sys, socket, time
+sys.path.insert(0, os.environ["TOP"] + "/tests/tools")
+from uoa_send import ipv4_option
+socks = []
+for i in range(16):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.0.0.1", 12000 + i))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.10", 40000 + i, "198.51.100.1", 80))
+    socks.append(s)
+end = time.time() + 60
+while time.time() < end:
+    for s in socks:
+        s.sendto(b"x", ("10.0.0.2", 9300))
+PY
+spawn ip netns exec lb python3 "$tmp/flood.py"
+
+# UDP look-ups in a loop (any answer or error is fine: the module comes and goes).
+cat >"$tmp/lookups.py" <<'PY'
+import os, sys, socket, time
+sys.path.insert(0, os.environ["TOP"] + "/python")
+import toa_uoa
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.0.0.2", 9300))
+end = time.time() + 60
+while time.time() < end:
+    for i in range(16):
+        try:
+            toa_uoa.lookup_v1(s, ("10.0.0.1", 12000 + i), ("10.0.0.2", 9300))
+        except OSError:
+            pass
+PY
+spawn ip netns exec rs python3 "$tmp/lookups.py"
+
+# A TCP connection carrying the option, its server calling getpeername in a loop; it
+# writes the last answer to a file each time round.
+ip netns exec rs python3 - "$tmp" <<'PY' &
+import socket, sys, time
+tmp = sys.argv[1]
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.0.0.2", 9400)); l.listen(1)
+open(tmp + "/tcp-ready", "w").close()
+c, _ = l.accept()
+end = time.time() + 600
+while time.time() < end and not __import__("os").path.exists(tmp + "/tcp-stop"):
+    p = c.getpeername()
+    with open(tmp + "/peer.new", "w") as f:
+        f.write("%s %d\n" % p[:2])
+    __import__("os").replace(tmp + "/peer.new", tmp + "/peer")
+c.close()
+PY
+tcp_srv=$!
+_pids+=($tcp_srv)
+wait_for "$tmp/tcp-ready"
+# The client's packets all carry the option; it sends a byte every 0.2 s, so after a
+# reload the next packet makes the record again.
+cat >"$tmp/client.py" <<'PY'
+import os, sys, socket, time
+sys.path.insert(0, os.environ["TOP"] + "/tests/tools")
+from uoa_send import ipv4_option
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.0.1", 9401))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.99", 41000, "198.51.100.1", 80))
+s.connect(("10.0.0.2", 9400))
+end = time.time() + 120
+while time.time() < end:
+    s.send(b".")
+    time.sleep(0.2)
+PY
+spawn ip netns exec lb python3 "$tmp/client.py"
+
+peer_is() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(cat "$tmp/peer" 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.2
+	done
+	fail "getpeername: got '$(cat "$tmp/peer" 2>/dev/null)', want '$1'"
+}
+
+cycles() {
+	local i
+	for i in 1 2 3 4 5; do
+		peer_is "192.0.2.99 41000"
+		sleep 1
+		rmmod toa_uoa || fail "rmmod failed in cycle $i"
+		# without the module: what the kernel itself says
+		peer_is "$LB4 9401"
+		insmod "$KO" || fail "insmod failed in cycle $i"
+	done
+}
+
+still_alive() {
+	kill -0 $tcp_srv || fail "the TCP server died"
+	for p in "${_pids[@]}"; do kill -0 "$p" || fail "process $p died"; done
+	# and the load really went through the module (counted since the last load)
+	local n
+	n=$(proc_stat rs options_valid)
+	echo "options_valid since the last load: $n" >&2
+	[ "$n" -gt 50 ] || fail "only $n options seen: the flood did not run"
+}
+
+check five_unloads_under_load cycles
+check programs_still_running still_alive
+touch "$tmp/tcp-stop"
+done_testing
