@@ -32,7 +32,7 @@ serve() {
 }
 
 line() {
-	awk -v w="$2:" '$1 == w { $1 = ""; sub(/^ /, ""); print }' "$tmp/$1"
+	awk -v w="$2" 'sub(/:$/, "", $1) >= 0 && $1 == w { $1 = ""; sub(/^ /, ""); print }' "$tmp/$1"
 }
 
 # expect_toa NAME FAMILY CIP VIP LEN: accept, getpeername and getsockname as carried.
@@ -55,6 +55,35 @@ data_only() {
 	expect_eq "accept" "$(line data accept)" "ipv4 $LB4 $((port + 10000)) 16"
 	expect_eq "getpeername" "$(line data getpeername)" "ipv4 $CIP4 40000 16"
 	expect_eq "getsockname" "$(line data getsockname)" "ipv4 $VIP4 8080 16"
+}
+
+# Option first on the ACK that completes the handshake (the usual balancer behaviour): the
+# record is there before accept() returns.
+ack_only() {
+	local fam=$1 lb=$2 rs=$3 cip=$4 vip=$5 len=$6
+	port=$((20000 + RANDOM % 5000))
+	serve "ack$fam" "$lb" "$rs" "$cip" "$vip" ack
+	expect_toa "ack$fam" "$7" "$cip" "$vip" "$len"
+}
+
+# A connected UDP socket answers getpeername/getsockname like TCP.
+connected_udp() {
+	local port=21500
+	rm -f "$tmp/ready"
+	ip netns exec rs python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+open(sys.argv[3], "w").close()
+data, peer = s.recvfrom(100)
+s.connect(peer)
+print("peer", *s.getpeername()[:2]); print("local", *s.getsockname()[:2])' $RS4 $port "$tmp/ready" >"$tmp/cudp" &
+	local srv=$!
+	wait_for "$tmp/ready"
+	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5700 $RS4 $port $CIP4 40000 $VIP4 53
+	wait $srv
+	expect_eq peer "$(line cudp peer)" "$CIP4 40000"
+	expect_eq local "$(line cudp local)" "$VIP4 53"
 }
 
 # A 16-byte buffer on the 64 case: truncated, full length reported, as the kernel does.
@@ -112,7 +141,12 @@ check toa_tcp_44 case_44
 check toa_tcp_46 case_46
 check toa_tcp_64 case_64
 check toa_tcp_66 case_66
+check toa_option_on_handshake_ack_44 ack_only 44 $LB4 $RS4 $CIP4 $VIP4 16 ipv4
+check toa_option_on_handshake_ack_66 ack_only 66 $LB6 $RS6 $CIP6 $VIP6 28 ipv6
+check toa_option_on_handshake_ack_64 ack_only 64 $LB4 $RS4 $CIP6 $VIP6 28 ipv6
+check toa_option_on_handshake_ack_46 ack_only 46 $LB6 $RS6 $CIP4 $VIP4 16 ipv4
 check toa_option_on_first_data_packet data_only
+check udp_connected_getpeername connected_udp
 check toa_short_buffer_truncated short_buffer
 check toa_no_option_untouched no_option
 check toa_tuple_reuse_forgets tuple_reuse
