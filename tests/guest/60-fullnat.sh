@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End to end through a FullNAT balancer (tests/demo/fullnat.sh's scenario, with assertions):
+# client -> balancer (nftables DNAT + SNAT, toa-uoa-lb inserting the option from NFQUEUE at
+# PREROUTING -150) -> server with unmodified applications. With toa_uoa loaded the server sees
+# the client namespace's address and port (http.server's log, accept, getpeername), the VIP
+# from getsockname, and the UDP v1 look-up answers CIP:CPORT VIP:VPORT; a datagram that would
+# exceed the MTU with the option passes unmodified and is counted; after rmmod the server sees
+# the balancer's SNAT address. IPv4 (44) and IPv6 (66), TCP and UDP.
+. "$(dirname "$0")/lib.sh"
+FN_MKNS=new_netns
+. "$TOP/tests/demo/fullnat.sh"
+
+skip_all() {
+	skip fullnat "$1"
+	echo "1..$_ktap_n"
+	exit $KSFT_SKIP
+}
+[ -f "$KO" ] || skip_all "no $KO"
+[ -x "$FN_LB" ] || skip_all "toa-uoa-lb not built: (cd userspace && cargo build --release -p toa-uoa-lb)"
+for tool in nft curl socat gcc python3; do
+	command -v $tool >/dev/null || skip_all "no $tool"
+done
+
+FN_TMP=$(mktemp -d)
+load_module
+# In this shell, not in a check: the namespaces and processes must be known to the cleanup.
+fn_prepare
+_pids+=("${FN_PIDS[@]}") # stopped (and waited for) by lib.sh's cleanup
+
+# tcp_case FAMILY STATE CPORT
+tcp_case() {
+	local fam=$1 st=$2 cport=$3 name=tcp$1.$2 len
+	fn_tcp "$fam" "$name" "$cport"
+	sed 's/^/# /' "$FN_TMP/$name" >&2
+	local c vip bs s famname=ipv$fam
+	c=$(fn_addr "$fam" C) vip=$(fn_addr "$fam" VIP) bs=$(fn_addr "$fam" BS) s=$(fn_addr "$fam" S)
+	if [ "$fam" = 4 ]; then len=16; else len=28; fi
+	if [ "$st" = with ]; then
+		expect_eq "http.server log" "$(fn_get "$name" http)" "$c"
+		expect_eq accept "$(fn_get "$name" accept)" "$famname $c $((cport + 1)) $len"
+		expect_eq getpeername "$(fn_get "$name" getpeername)" "$famname $c $((cport + 1)) $len"
+		expect_eq getsockname "$(fn_get "$name" getsockname)" "$famname $vip 81 $len"
+	else
+		expect_eq "http.server log" "$(fn_get "$name" http)" "$bs"
+		expect_eq "accept address" "$(fn_get "$name" accept | cut -d' ' -f1-2)" "$famname $bs"
+		expect_eq getsockname "$(fn_get "$name" getsockname)" "$famname $s 8081 $len"
+	fi
+}
+
+# udp_case FAMILY STATE CPORT
+udp_case() {
+	local fam=$1 st=$2 cport=$3 name=udp$1.$2
+	fn_udp "$fam" "$name" "$cport"
+	sed 's/^/# /' "$FN_TMP/$name" >&2
+	local c vip bs
+	c=$(fn_addr "$fam" C) vip=$(fn_addr "$fam" VIP) bs=$(fn_addr "$fam" BS)
+	expect_eq "recvfrom address" "$(fn_get "$name" from | cut -d' ' -f1)" "$bs"
+	if [ "$st" = with ]; then
+		expect_eq "v1 look-up" "$(fn_get "$name" v1)" "$c $cport $vip 53"
+	else
+		expect_eq "v1 look-up" "$(fn_get "$name" v1)" "ENOPROTOOPT"
+	fi
+}
+
+lb_inserted() {
+	sed 's/^/# /' "$FN_TMP/lb.stats" >&2
+	[ "$(fn_lb_stat inserted_ipv4)" -gt 0 ] || fail "no IPv4 packet rewritten"
+	[ "$(fn_lb_stat inserted_ipv6)" -gt 0 ] || fail "no IPv6 packet rewritten"
+	[ "$(proc_stat $NS_S options_valid)" -gt 0 ] || fail "the server's module saw no option"
+}
+
+# 20 + 8 + 1472 = 1500 bytes: with the option it would not fit the MTU, so it goes through
+# as it came (received, no record for its tuple) and the balancer stage counts it.
+udp_too_big() {
+	local before
+	before=$(fn_lb_stat skipped_too_big)
+	fn_udp 4 big 40099 1472
+	sed 's/^/# /' "$FN_TMP/big" >&2
+	expect_eq "recvfrom" "$(fn_get big from)" "$BS4 40099"
+	expect_eq "v1 look-up" "$(fn_get big v1)" "ENOENT"
+	expect_eq "skipped_too_big" "$(fn_lb_stat skipped_too_big)" "$((before + 1))"
+}
+
+check fullnat_tcp_44_module tcp_case 4 with 40080
+check fullnat_udp_44_module udp_case 4 with 40053
+check fullnat_tcp_66_module tcp_case 6 with 40080
+check fullnat_udp_66_module udp_case 6 with 40053
+check fullnat_lb_inserted_both_families lb_inserted
+check fullnat_udp_over_mtu_unmodified udp_too_big
+check fullnat_rmmod rmmod toa_uoa
+check fullnat_tcp_44_no_module tcp_case 4 without 41080
+check fullnat_udp_44_no_module udp_case 4 without 41053
+check fullnat_tcp_66_no_module tcp_case 6 without 41080
+check fullnat_udp_66_no_module udp_case 6 without 41053
+rm -rf "$FN_TMP"
+done_testing
