@@ -18,6 +18,7 @@ use crate::netns::{self, Locked};
 use crate::option_codec::Family;
 use crate::records::Key;
 use crate::sockopt::{AbiError, MAX_LEN};
+use crate::trust::Trust;
 
 #[allow(
     dead_code,
@@ -50,6 +51,14 @@ pub(crate) fn params() -> Params {
         // SAFETY: as above.
         idle_timeout_secs: unsafe { bindings::toa_uoa_param_idle_timeout() },
     }
+}
+
+/// The `trusted_sources` parameter's bytes (without the NUL).
+pub(crate) fn trusted_sources() -> &'static [u8] {
+    // SAFETY: the helper returns a NUL-terminated string that module_param keeps for the
+    // module's lifetime and that cannot change (the parameter is read-only after load).
+    let s = unsafe { core::ffi::CStr::from_ptr(bindings::toa_uoa_param_trusted_sources()) };
+    s.to_bytes()
 }
 
 /// The current time in jiffies (64-bit: never wraps in practice).
@@ -187,13 +196,16 @@ fn tuple_of_key(k: &Key) -> bindings::toa_uoa_tuple {
 /// A namespace's Rust state: what its spinlock (in the C `struct toa_uoa_net`) protects.
 pub(crate) struct NetState {
     locked: UnsafeCell<Locked>,
+    trust: Trust,
 }
 
 impl NetState {
-    /// Wraps the state; it is only reached through [`NetCtx::lock`].
-    pub(crate) fn new(locked: Locked) -> Self {
+    /// Wraps the state; the table is only reached through [`NetCtx::lock`], the trusted
+    /// sources (read-only) through [`NetCtx::trust`].
+    pub(crate) fn new(locked: Locked, trust: Trust) -> Self {
         NetState {
             locked: UnsafeCell::new(locked),
+            trust,
         }
     }
 }
@@ -227,6 +239,11 @@ impl<'a> NetCtx<'a> {
     pub(crate) fn counter(&self, idx: u32) -> u64 {
         // SAFETY: as in count().
         unsafe { bindings::toa_uoa_counter_sum(self.tn.as_ptr(), idx) }
+    }
+
+    /// The sources whose options are believed.
+    pub(crate) fn trust(&self) -> &Trust {
+        &self.state.trust
     }
 
     /// Whether a TCP connection with the tuple of `key` still exists in the namespace.

@@ -84,6 +84,17 @@ module_param_cb(idle_timeout, &idle_timeout_ops, &idle_timeout, 0444);
 MODULE_PARM_DESC(idle_timeout,
 		 "seconds a record lives without traffic carrying or using it (1..86400, default 300)");
 
+/* Parsed and validated by the Rust side at load (a bad list refuses the load). */
+static char *trusted_sources = "";
+module_param(trusted_sources, charp, 0444);
+MODULE_PARM_DESC(trusted_sources,
+		 "comma-separated balancer source prefixes (a.b.c.d/n, x::y/n) whose options are believed; empty: all");
+
+const char *toa_uoa_param_trusted_sources(void)
+{
+	return trusted_sources ? trusted_sources : "";
+}
+
 unsigned int toa_uoa_param_max_records(void)
 {
 	return READ_ONCE(max_records);

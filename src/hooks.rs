@@ -67,6 +67,10 @@ pub(crate) fn rx(ctx: &NetCtx<'_>, pkt: &[u8]) {
 /// earlier connection and must not answer for this one.
 fn forget_on_syn(ctx: &NetCtx<'_>, pkt: &[u8]) {
     if let Some(key) = syn_key(pkt) {
+        if !ctx.trust().allows(key.family, &key.saddr) {
+            ctx.count(Counter::OptionsUntrusted.index());
+            return;
+        }
         if ctx.lock().table.remove(&key) {
             ctx.count(Counter::RecordsForgottenBySyn.index());
         }
@@ -83,6 +87,10 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
         ctx.count(stats::malformed(option_codec::Error::Truncated));
         return;
     };
+    if !ctx.trust().allows(t.family, &t.saddr) {
+        ctx.count(Counter::OptionsUntrusted.index());
+        return;
+    }
     ctx.count(Counter::OptionsValid.index());
     let now = ffi::jiffies();
     let outcome = ctx.lock().table.insert(&key_of(&t), &parsed.carried, now);

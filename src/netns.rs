@@ -11,6 +11,7 @@ use crate::option_codec::{Carried, IPPROTO_TCP};
 use crate::records::Table;
 use crate::sockopt::{self, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP1};
 use crate::stats::{self, Counter};
+use crate::trust::Trust;
 
 /// What the namespace's lock protects.
 pub(crate) struct Locked {
@@ -27,11 +28,16 @@ const GC_CHUNK: usize = 256;
 pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
     let params = ffi::params();
     let table = Table::new(params.max_records, ffi::random_u64())?;
+    // Validated at module load: a namespace cannot see a bad setting.
+    let trust = Trust::parse(ffi::trusted_sources()).ok()?;
     KBox::new(
-        ffi::NetState::new(Locked {
-            table,
-            gc_cursor: 0,
-        }),
+        ffi::NetState::new(
+            Locked {
+                table,
+                gc_cursor: 0,
+            },
+            trust,
+        ),
         flags::GFP_KERNEL,
     )
     .ok()

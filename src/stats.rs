@@ -41,6 +41,8 @@ pub(crate) enum Counter {
     RecordsForgottenBySyn,
     /// getpeername/getsockname/accept answers given from a record.
     GetnameRewritten,
+    /// Options (and SYNs) from sources outside `trusted_sources`, ignored.
+    OptionsUntrusted,
 }
 
 /// Names of the fixed counters, in [`Counter`] order.
@@ -61,10 +63,11 @@ const NAMES: [&str; FIXED as usize] = [
     "lookups_refused",
     "records_forgotten_by_syn",
     "getname_rewritten",
+    "options_untrusted",
 ];
 
 /// Number of fixed counters.
-pub(crate) const FIXED: u32 = Counter::GetnameRewritten as u32 + 1;
+pub(crate) const FIXED: u32 = Counter::OptionsUntrusted as u32 + 1;
 /// All counters: the fixed ones, then one per malformed-option kind.
 pub(crate) const TOTAL: u32 = FIXED + Error::COUNT as u32;
 

@@ -23,6 +23,7 @@ mod option_codec;
 mod records;
 mod sockopt;
 mod stats;
+mod trust;
 
 module! {
     type: ToaUoa,
@@ -44,13 +45,29 @@ struct ToaUoa {
 impl kernel::Module for ToaUoa {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let params = ffi::params();
+        let trust = match trust::Trust::parse(ffi::trusted_sources()) {
+            Ok(t) => t,
+            Err(e) => {
+                pr_err!(
+                    "trusted_sources refused ({:?}): a comma-separated list of a.b.c.d/len and x:x::x/len, at most {}\n",
+                    e,
+                    trust::MAX_PREFIXES
+                );
+                return Err(EINVAL);
+            }
+        };
         let pernet = ffi::PernetRegistration::new(stats::TOTAL)?;
         let sockopt = ffi::SockoptRegistration::new()?;
         let getname = ffi::GetnameRegistration::new()?;
         pr_info!(
-            "loaded: max_records={} idle_timeout={}s\n",
+            "loaded: max_records={} idle_timeout={}s trusted_sources={}\n",
             params.max_records,
-            params.idle_timeout_secs
+            params.idle_timeout_secs,
+            match core::str::from_utf8(ffi::trusted_sources()) {
+                _ if trust.prefixes().is_empty() => "any",
+                Ok(s) => s,
+                Err(_) => "set",
+            }
         );
         Ok(ToaUoa {
             _getname: getname,

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# trusted_sources: with it set, options from other sources make no record and are counted;
+# from the listed prefixes (IPv4 and IPv6) they work; a bad list refuses the load.
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
+unload_module
+CIP4=192.0.2.10 VIP4=198.51.100.1
+
+send4() { ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 "$1" $RS4 9 $CIP4 1 $VIP4 2; }
+send6() { ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB6 "$1" $RS6 9 $CIP4 1 $VIP4 2; }
+
+default_trusts_all() {
+	insmod "$KO"
+	setup_pair
+	send4 7001
+	expect_eq records_new "$(proc_stat rs records_new)" 1
+	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 0
+}
+
+listed_sources_only() {
+	dmesg -C
+	insmod "$KO" trusted_sources=10.9.0.0/16,fd00::1/128
+	dmesg | grep -q 'trusted_sources=10.9.0.0/16,fd00::1/128' || fail "load line: $(dmesg | tail -2)"
+	setup_pair
+	send4 7002   # from 10.0.0.1: not listed
+	send6 7003   # from fd00::1: listed
+	expect_eq records_new "$(proc_stat rs records_new)" 1
+	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 1
+	expect_eq records_live "$(proc_stat rs records_live)" 1
+}
+
+ipv4_prefix_match() {
+	insmod "$KO" trusted_sources=10.0.0.0/24
+	setup_pair
+	send4 7004
+	send6 7005
+	expect_eq records_new "$(proc_stat rs records_new)" 1
+	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 1
+}
+
+bad_list() {
+	local out rc=0
+	dmesg -C
+	out=$(insmod "$KO" "trusted_sources=$1" 2>&1) || rc=$?
+	[ $rc -ne 0 ] || { rmmod toa_uoa; fail "insmod trusted_sources=$1 succeeded"; }
+	! module_loaded || fail "loaded"
+	dmesg | grep -q 'toa_uoa: trusted_sources refused' || fail "no clear message: $(dmesg | tail -2)"
+}
+
+reset() { unload_module; ip -all netns delete; }
+
+check trust_default_is_any default_trusts_all
+reset
+check trust_listed_sources_only listed_sources_only
+reset
+check trust_ipv4_prefix ipv4_prefix_match
+reset
+for v in 10.0.0.256 fd00::/129 10.0.0.0/33 nonsense 1::2::3; do
+	check "trust_bad_list_${v//[^a-z0-9]/_}" bad_list "$v"
+done
+done_testing
