@@ -16,6 +16,9 @@ n=0
 echo "KTAP version 1"
 echo "1..$((${#TESTS[@]} + 1))"
 dmesg_start=$(dmesg | wc -l)
+# On the debug kernel: forget what kmemleak saw during boot; the end of the run scans.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+[ ! -w $KMEMLEAK ] || echo clear >$KMEMLEAK
 
 for t in "${TESTS[@]}"; do
 	n=$((n + 1))
@@ -56,6 +59,14 @@ n=$((n + 1))
 splats=$(dmesg | tail -n +"$((dmesg_start + 1))" |
 	grep -E 'Oops|BUG:|WARNING:|KASAN|UBSAN|kmemleak|possible recursive locking|circular locking|lockdep|rcu.*(stall|detected)|Call Trace|general protection|kernel BUG' || true)
 tainted=$(($(cat /proc/sys/kernel/tainted) & ~4096))
+if [ -w $KMEMLEAK ]; then
+	# An object is reported once it stays unreferenced over scans some seconds apart.
+	echo scan >$KMEMLEAK; sleep 6; echo scan >$KMEMLEAK
+	leaks=$(cat $KMEMLEAK)
+	nl=$'\n'
+	[ -z "$leaks" ] || splats="$splats${splats:+$nl}kmemleak:$nl$leaks"
+	echo "# kmemleak scan: $(printf '%s' "$leaks" | grep -c 'unreferenced object' || true) unreferenced objects"
+fi
 if [ -z "$splats" ] && [ $tainted -eq 0 ]; then
 	echo "ok $n kernel_log_clean"
 	passed=$((passed + 1))
