@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs in the guest: load the module, show what it says and its parameters, unload it.
+# Runs in the guest (scripts/demo.sh boots it): the module loads and says what it is, then the
+# FullNAT end-to-end demo (tests/demo/fullnat.sh): a client reaches a VIP through an nftables
+# FullNAT balancer running toa-uoa-lb, and unmodified server applications are shown what they
+# see with toa_uoa.ko loaded and without it.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 echo "== guest kernel: $(uname -r)"
@@ -11,3 +14,5 @@ echo "== parameters (/sys/module/toa_uoa/parameters):"
 for p in /sys/module/toa_uoa/parameters/*; do echo "   ${p##*/} = $(cat "$p")"; done
 rmmod toa_uoa
 echo "== rmmod toa_uoa: $(dmesg | tail -1)"
+echo
+exec "$TOP/tests/demo/fullnat.sh"

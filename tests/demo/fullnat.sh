@@ -217,13 +217,22 @@ fn_cleanup() {
 	done
 }
 
+# fn_cport STATE FAMILY PROTO: the client port of a run. Every run has its own: a client port
+# left in TIME_WAIT by one run (curl may close first) would refuse the next run's bind, and an
+# IPv6 socket's port is taken by an IPv4 one too.
+fn_cport() {
+	local p=40000
+	[ "$1" = with ] || p=41000
+	[ "$2" = 4 ] || p=$((p + 600))
+	if [ "$3" = tcp ]; then echo $((p + 80)); else echo $((p + 53)); fi
+}
+
 # fn_scenario WITH|WITHOUT: TCP and UDP, both families; results in $FN_TMP/{tcp,udp}FAM.STATE.
 fn_scenario() {
-	local fam base=40000
-	[ "$1" = with ] || base=41000
+	local fam
 	for fam in 4 6; do
-		fn_tcp $fam tcp$fam.$1 $((base + 80))
-		fn_udp $fam udp$fam.$1 $((base + 53))
+		fn_tcp $fam tcp$fam.$1 "$(fn_cport "$1" $fam tcp)"
+		fn_udp $fam udp$fam.$1 "$(fn_cport "$1" $fam udp)"
 	done
 }
 
@@ -240,22 +249,21 @@ fn_prepare() {
 # ---- the demo ---------------------------------------------------------------------------
 
 fn_report_family() {
-	local fam=$1 case=$1$1 c vip
+	local fam=$1 c vip st tag t u
 	c=$(fn_addr "$fam" C)
 	vip=$(fn_addr "$fam" VIP)
-	echo "IPv$fam ($case): client $c -> VIP $vip"
-	local st tag
+	echo "IPv$fam ($fam$fam): client $c -> VIP $vip"
 	for st in with without; do
 		if [ $st = with ]; then tag="with toa_uoa   "; else tag="without toa_uoa"; fi
-		local t=tcp$fam.$st u=udp$fam.$st
-		echo "  TCP $tag: http.server logged $(fn_get $t http)" \
+		t=tcp$fam.$st u=udp$fam.$st
+		echo "  TCP $tag  client port $(fn_cport $st "$fam" tcp) (http), $(($(fn_cport $st "$fam" tcp) + 1)) (getname)"
+		echo "      http.server logged $(fn_get $t http)" \
 			"| accept() $(fn_get $t accept | awk '{ print $2 " port " $3 }')" \
 			"| getsockname() $(fn_get $t getsockname | awk '{ print $2 " port " $3 }')"
-		echo "  UDP $tag: recvfrom() $(fn_get $u from | awk '{ print $1 " port " $2 }')" \
-			"| UOA v1 look-up: $(fn_get $u v1)"
+		echo "  UDP $tag  client port $(fn_cport $st "$fam" udp)"
+		echo "      recvfrom() $(fn_get $u from | awk '{ print $1 " port " $2 }')" \
+			"| UOA v1 look-up: $(fn_get $u v1 | awk 'NF == 4 { print "client " $1 " port " $2 ", VIP " $3 " port " $4; next } { print }')"
 	done
-	echo "      (client ports: TCP 40080 http / 40081 getname, UDP 40053 with the module;"
-	echo "       41080 / 41081, 41053 without)"
 }
 
 fn_main() {
@@ -265,6 +273,8 @@ fn_main() {
 		exit 2
 	}
 	[ -f "$FN_KO" ] || { echo "fullnat.sh: $FN_KO not built: make" >&2; exit 2; }
+	set -E
+	trap 'echo "fullnat.sh: failed (status $?) at: $BASH_COMMAND" >&2' ERR
 	FN_TMP=$(mktemp -d)
 	FN_LOADED_HERE=
 	trap 'fn_cleanup; [ -z "$FN_LOADED_HERE" ] || ! [ -d /sys/module/toa_uoa ] || rmmod toa_uoa; rm -rf "$FN_TMP"' EXIT

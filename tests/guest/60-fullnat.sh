@@ -27,9 +27,10 @@ load_module
 fn_prepare
 _pids+=("${FN_PIDS[@]}") # stopped (and waited for) by lib.sh's cleanup
 
-# tcp_case FAMILY STATE CPORT
+# tcp_case FAMILY STATE
 tcp_case() {
-	local fam=$1 st=$2 cport=$3 name=tcp$1.$2 len
+	local fam=$1 st=$2 name=tcp$1.$2 len cport
+	cport=$(fn_cport "$st" "$fam" tcp)
 	fn_tcp "$fam" "$name" "$cport"
 	sed 's/^/# /' "$FN_TMP/$name" >&2
 	local c vip bs s famname=ipv$fam
@@ -47,9 +48,10 @@ tcp_case() {
 	fi
 }
 
-# udp_case FAMILY STATE CPORT
+# udp_case FAMILY STATE
 udp_case() {
-	local fam=$1 st=$2 cport=$3 name=udp$1.$2
+	local fam=$1 st=$2 name=udp$1.$2 cport
+	cport=$(fn_cport "$st" "$fam" udp)
 	fn_udp "$fam" "$name" "$cport"
 	sed 's/^/# /' "$FN_TMP/$name" >&2
 	local c vip bs
@@ -81,16 +83,16 @@ udp_too_big() {
 	expect_eq "skipped_too_big" "$(fn_lb_stat skipped_too_big)" "$((before + 1))"
 }
 
-check fullnat_tcp_44_module tcp_case 4 with 40080
-check fullnat_udp_44_module udp_case 4 with 40053
-check fullnat_tcp_66_module tcp_case 6 with 40080
-check fullnat_udp_66_module udp_case 6 with 40053
+check fullnat_tcp_44_module tcp_case 4 with
+check fullnat_udp_44_module udp_case 4 with
+check fullnat_tcp_66_module tcp_case 6 with
+check fullnat_udp_66_module udp_case 6 with
 check fullnat_lb_inserted_both_families lb_inserted
 check fullnat_udp_over_mtu_unmodified udp_too_big
 check fullnat_rmmod rmmod toa_uoa
-check fullnat_tcp_44_no_module tcp_case 4 without 41080
-check fullnat_udp_44_no_module udp_case 4 without 41053
-check fullnat_tcp_66_no_module tcp_case 6 without 41080
-check fullnat_udp_66_no_module udp_case 6 without 41053
+check fullnat_tcp_44_no_module tcp_case 4 without
+check fullnat_udp_44_no_module udp_case 4 without
+check fullnat_tcp_66_no_module tcp_case 6 without
+check fullnat_udp_66_no_module udp_case 6 without
 rm -rf "$FN_TMP"
 done_testing
