@@ -285,8 +285,10 @@ fn_main() {
 	if [ -d /sys/module/toa_uoa ]; then
 		echo "   (toa_uoa was already loaded)"
 	else
-		insmod "$FN_KO"
+		# Trust options only from the balancer's SNAT addresses, as a deployment would.
+		insmod "$FN_KO" "trusted_sources=$BS4/32,$BS6/128"
 		FN_LOADED_HERE=1
+		echo "   insmod toa_uoa.ko trusted_sources=$BS4/32,$BS6/128"
 	fi
 	echo "== with toa_uoa.ko loaded in the server's kernel"
 	fn_scenario with

@@ -22,7 +22,7 @@ for tool in nft curl socat gcc python3; do
 done
 
 FN_TMP=$(mktemp -d)
-load_module
+load_module "trusted_sources=$BS4/32,$BS6/128"
 # In this shell, not in a check: the namespaces and processes must be known to the cleanup.
 fn_prepare
 _pids+=("${FN_PIDS[@]}") # stopped (and waited for) by lib.sh's cleanup
