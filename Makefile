@@ -9,8 +9,11 @@
 
 PWD_ := $(shell pwd)
 KDIR ?= $(shell $(PWD_)/scripts/setup.sh --print-kdir)
-BINDGEN ?= $(HOME)/.cargo/bin/bindgen
-KMAKE := $(MAKE) -C $(KDIR) M=$(PWD_) LLVM=1 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+BINDGEN ?= $(firstword $(wildcard $(HOME)/.cargo/bin/bindgen) bindgen)
+# A clang-built kernel (like the test kernel) wants LLVM=1; a GCC-built distribution kernel
+# must not get it.
+LLVM_ARG := $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/.config),LLVM=1)
+KMAKE := $(MAKE) -C $(KDIR) M=$(PWD_) $(LLVM_ARG) RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$(BINDGEN) \
 	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
 

@@ -18,6 +18,11 @@ if [ -f userspace/Cargo.toml ]; then
 	(cd userspace && cargo fmt --check && cargo test 2>&1) || host_rc=$?
 	step "no-panic object checks (option_codec.rs, records.rs)"
 	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
+	step "building the example programs the guest suite runs"
+	(cd userspace && cargo build --release -p toa-uoa-lookup --examples 2>&1 | tail -n 2) || host_rc=$?
+	if grep -q '"lb"' userspace/Cargo.toml; then
+		(cd userspace && cargo build --release -p toa-uoa-lb 2>&1 | tail -n 2) || host_rc=$?
+	fi
 	if [ -x userspace/fuzz/smoke.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
 		step "fuzz smoke run"
 		userspace/fuzz/smoke.sh || host_rc=$?
