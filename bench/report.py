@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Summarise a toa_uoa benchmark results file (bench/guest.sh's raw TSV) into a Markdown
+summary and one hand-written SVG plot (no plotting library needed).
+
+    report.py RAW.tsv SUMMARY.md PLOT.svg
+
+Every ratio is "module loaded / not loaded" of a rate measured in the same boot, paired by
+round (rounds alternate which state runs first); the median of the per-round ratios is
+reported with the lowest and highest. For getname the cost multiple is the inverse.
+"""
+import collections
+import math
+import statistics
+import sys
+
+THROUGHPUT = [  # (section, metric, label, target ratio)
+    ("udp_plain", "pps", "UDP flood, no option (pps)", 0.99),
+    ("tcp", "Bps", "TCP stream (bytes/s)", 0.99),
+    ("udp_opt1", "pps", "UDP + option, one tuple (pps)", 0.95),
+    ("udp_optN", "pps", "UDP + option, new tuple/packet (pps)", 0.90),
+]
+GETNAME = [  # (metric, label, target cost multiple)
+    ("rec_peer", "getpeername, record", 1.5),
+    ("rec_sock", "getsockname, record", 1.5),
+    ("norec_peer", "getpeername, no record", 1.05),
+    ("norec_sock", "getsockname, no record", 1.05),
+]
+LOOKUPS = ["v1", "v0", "v1miss", "v0miss"]
+
+
+def load(path):
+    data = collections.defaultdict(dict)  # (section, metric, state) -> {round: value}
+    info = {}
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if len(f) != 5:
+            continue
+        sec, metric, state, rnd, value = f
+        if sec == "info":
+            info[metric] = value
+            continue
+        try:
+            data[(sec, metric, state)][rnd] = float(value)
+        except ValueError:
+            pass
+    return data, info
+
+
+def paired(data, sec, metric, num, den):
+    a, b = data.get((sec, metric, num), {}), data.get((sec, metric, den), {})
+    return [a[r] / b[r] for r in sorted(a) if r in b and b[r] > 0]
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_rate(x):
+    if math.isnan(x):
+        return "n/a"
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def summarise(data, info):
+    rows, lines = [], []
+    add = lines.append
+    add("| measurement | not loaded (median) | loaded (median) | ratio loaded/not loaded: median [min, max] | target | met |")
+    add("|---|---|---|---|---|---|")
+    for sec, metric, label, target in THROUGHPUT:
+        rs = paired(data, sec, metric, "loaded", "unloaded")
+        u = med(list(data.get((sec, metric, "unloaded"), {}).values()))
+        lo = med(list(data.get((sec, metric, "loaded"), {}).values()))
+        m = med(rs)
+        rows.append((label, m, min(rs, default=m), max(rs, default=m), target))
+        ok = "yes" if m >= target else "**no**"
+        add(f"| {label} | {fmt_rate(u)} | {fmt_rate(lo)} | {m:.3f} [{min(rs, default=m):.3f}, {max(rs, default=m):.3f}] | >= {target} | {ok} |")
+    sp = paired(data, "udp_plain", "sent_pps", "loaded", "unloaded")
+    add("")
+    add("| call (calls/s; cost multiple = not loaded / loaded rate) | not loaded | toa_uoa loaded | cost multiple: median [min, max] | target | met | no-op kretprobe only | its cost multiple |")
+    add("|---|---|---|---|---|---|---|---|")
+    for metric, label, target in GETNAME:
+        rs = paired(data, "getname", metric, "unloaded", "loaded")
+        ns = paired(data, "getname", metric, "unloaded", "noop")
+        u = med(list(data.get(("getname", metric, "unloaded"), {}).values()))
+        lo = med(list(data.get(("getname", metric, "loaded"), {}).values()))
+        no = med(list(data.get(("getname", metric, "noop"), {}).values()))
+        m = med(rs)
+        rows.append((label + " (rate)", 1 / m if m else float("nan"),
+                     1 / max(rs, default=m), 1 / min(rs, default=m), 1 / target))
+        ok = "yes" if m <= target else "**no**"
+        add(f"| {label} | {fmt_rate(u)} | {fmt_rate(lo)} | {m:.2f}x [{min(rs, default=m):.2f}, {max(rs, default=m):.2f}] | <= {target}x | {ok} | {fmt_rate(no)} | {med(ns):.2f}x |")
+    add("")
+    sizes = sorted({int(s) for (sec, _, s) in data if sec == "lookup" and s.isdigit() and int(s) > 0})
+    base = med(list(data.get(("lookup", "v1_unloaded_enoprotoopt", "0"), {}).values()))
+    add("| getsockopt look-up (calls/s, median; ns/call in the guest) | " + " | ".join(f"{s} records" for s in sizes) + " |")
+    add("|---|" + "---|" * len(sizes))
+    curves = {}
+    for v in LOOKUPS:
+        vals = [med(list(data.get(("lookup", v, str(s)), {}).values())) for s in sizes]
+        curves[v] = [(s, 1e9 / x) for s, x in zip(sizes, vals) if x and not math.isnan(x)]
+        add(f"| {v} | " + " | ".join(f"{fmt_rate(x)} ({1e9 / x:.0f} ns)" for x in vals) + " |")
+    add(f"| module not loaded (ENOPROTOOPT: syscall + nf_sockopt search) | {fmt_rate(base)} ({1e9 / base:.0f} ns) |" + " |" * (len(sizes) - 1))
+    add("")
+    mem = {(m, s): d.get("0") for (sec, m, s), d in data.items() if sec == "mem"}
+    add("| memory | value |")
+    add("|---|---|")
+    empty = mem.get(("slab_kb", "empty"))
+    before = mem.get(("slab_kb", "before_load"))
+    for s in sizes:
+        live, slab = mem.get(("records_live", str(s))), mem.get(("slab_kb", str(s)))
+        peak = mem.get(("slab_peak_kb", str(s)))
+        if live and slab is not None and empty is not None:
+            add(f"| {int(live)} records: Slab +{slab - empty:.0f} KiB over the empty table = {(slab - empty) * 1024 / live:.1f} bytes/record; peak Slab while filling +{(peak or slab) - empty:.0f} KiB |")
+    if empty is not None and before is not None:
+        add(f"| Slab of the loaded, empty module (namespaces lb, rs, init) | +{empty - before:.0f} KiB |")
+        mf0, mfe = mem.get(("memfree_kb", "before_load")), mem.get(("memfree_kb", "empty"))
+        if mf0 and mfe:
+            add(f"| MemFree used by loading (bucket arrays, code) | {mf0 - mfe:.0f} KiB |")
+    big = max(sizes) if sizes else None
+    if big:
+        mf0, mfb = mem.get(("memfree_kb", "empty")), mem.get(("memfree_kb", str(big)))
+        live = mem.get(("records_live", str(big)))
+        if mf0 and mfb and live:
+            add(f"| MemFree drop from empty to {int(live)} records | {mf0 - mfb:.0f} KiB = {(mf0 - mfb) * 1024 / live:.1f} bytes/record |")
+    au = mem.get(("slab_kb", "after_unload"))
+    if au is not None and before is not None:
+        add(f"| Slab after rmmod vs before load | {au - before:+.0f} KiB |")
+    for k in ("records_evicted", "records_dropped_at_limit", "records_alloc_failed"):
+        if mem.get((k, "end")) is not None:
+            add(f"| {k} at the end | {int(mem[(k, 'end')])} |")
+    add("")
+    add(f"Secondary: the UDP sender's own rate (sendmmsg returns), no option: ratio {med(sp):.3f} [{min(sp, default=0):.3f}, {max(sp, default=0):.3f}].")
+    for sec in ("udp_plain", "udp_opt1", "udp_optN"):
+        for st in ("unloaded", "loaded"):
+            d = data.get((sec, "delivered_fraction", st))
+            if d:
+                add(f"{sec} {st}: fraction of sent datagrams that reached UDP, median {med(list(d.values())):.4f}.")
+    for st in ("unloaded", "loaded"):
+        for k in ("records_new", "records_evicted", "records_alloc_failed"):
+            d = data.get(("udp_optN", k, st))
+            if d:
+                add(f"udp_optN {k} per loaded run: {', '.join(str(int(v)) for _, v in sorted(d.items()))}.")
+    add("")
+    add("Run: " + ", ".join(f"{k}={v}" for k, v in info.items() if not k.startswith("lookup_")))
+    return "\n".join(lines) + "\n", rows, curves, base
+
+
+def esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def svg(rows, curves, base, info):
+    W, H = 1000, 470
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
+         f'<rect width="{W}" height="{H}" fill="white"/>']
+    # Left: ratios as horizontal bars, 0.5 .. 1.1, with whiskers and target ticks.
+    x0, x1, y0 = 250, 560, 60
+    lo, hi = 0.5, 1.1
+    sx = lambda v: x0 + (min(max(v, lo), hi) - lo) / (hi - lo) * (x1 - x0)
+    o.append(f'<text x="20" y="24" font-size="15" font-weight="bold">toa_uoa: rate with the module loaded / not loaded (same boot)</text>')
+    o.append(f'<text x="20" y="42" fill="#555">bar: median of paired rounds; whisker: min-max; red tick: target. TCG guest: only ratios are meaningful.</text>')
+    bh = 26
+    for i, t in enumerate([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]):
+        x = sx(t)
+        o.append(f'<line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + bh * len(rows) + 4}" stroke="#ddd"/>')
+        o.append(f'<text x="{x:.1f}" y="{y0 + bh * len(rows) + 18}" text-anchor="middle">{t:.1f}</text>')
+    for i, (label, m, mn, mx, target) in enumerate(rows):
+        y = y0 + i * bh + 4
+        ok = (m >= target) if not math.isnan(m) else False
+        colour = "#4a8" if ok else "#d84"
+        if not math.isnan(m):
+            o.append(f'<rect x="{x0}" y="{y}" width="{sx(m) - x0:.1f}" height="{bh - 10}" fill="{colour}"/>')
+            o.append(f'<line x1="{sx(mn):.1f}" y1="{y + (bh - 10) / 2}" x2="{sx(mx):.1f}" y2="{y + (bh - 10) / 2}" stroke="black"/>')
+            o.append(f'<text x="{x1 + 6}" y="{y + 12}">{m:.3f}</text>')
+        o.append(f'<line x1="{sx(target):.1f}" y1="{y - 2}" x2="{sx(target):.1f}" y2="{y + bh - 8}" stroke="red" stroke-width="2"/>')
+        o.append(f'<text x="{x0 - 6}" y="{y + 12}" text-anchor="end">{esc(label)}</text>')
+    o.append(f'<text x="{(x0 + x1) / 2}" y="{y0 + bh * len(rows) + 34}" text-anchor="middle">loaded / not loaded (getname rows: calls/s ratio = 1 / cost multiple)</text>')
+    # Right: look-up cost against table size (log x).
+    px0, px1, py0, py1 = 680, 960, 80, 380
+    o.append(f'<text x="{px0 - 40}" y="{py0 - 20}" font-size="13" font-weight="bold">getsockopt look-up cost vs table size</text>')
+    pts = [c for v in curves.values() for c in v]
+    if pts:
+        sizes = sorted({s for s, _ in pts})
+        ymax = max([c for _, c in pts] + [1e9 / base if base and not math.isnan(base) else 0]) * 1.15
+        lx = lambda s: px0 + (math.log10(s) - math.log10(sizes[0])) / max(math.log10(sizes[-1]) - math.log10(sizes[0]), 1) * (px1 - px0)
+        ly = lambda c: py1 - c / ymax * (py1 - py0)
+        o.append(f'<line x1="{px0}" y1="{py1}" x2="{px1}" y2="{py1}" stroke="black"/><line x1="{px0}" y1="{py0}" x2="{px0}" y2="{py1}" stroke="black"/>')
+        for k in range(5):
+            v = ymax * k / 4
+            o.append(f'<text x="{px0 - 4}" y="{ly(v) + 4:.1f}" text-anchor="end">{v / 1000:.1f}</text>')
+            o.append(f'<line x1="{px0}" y1="{ly(v):.1f}" x2="{px1}" y2="{ly(v):.1f}" stroke="#eee"/>')
+        for s in sizes:
+            o.append(f'<text x="{lx(s):.1f}" y="{py1 + 16}" text-anchor="middle">{s if s < 1000 else str(round(s / 1000)) + "k"}</text>')
+        o.append(f'<text x="{(px0 + px1) / 2}" y="{py1 + 34}" text-anchor="middle">records in the table (log scale)</text>')
+        o.append(f'<text x="{px0 - 40}" y="{(py0 + py1) / 2}" transform="rotate(-90 {px0 - 40} {(py0 + py1) / 2})" text-anchor="middle">µs per call (guest)</text>')
+        colours = {"v1": "#1f77b4", "v0": "#2ca02c", "v1miss": "#9467bd", "v0miss": "#8c564b"}
+        for j, (v, c) in enumerate(curves.items()):
+            if not c:
+                continue
+            dash = ' stroke-dasharray="5,3"' if "miss" in v else ""
+            o.append(f'<polyline fill="none" stroke="{colours[v]}" stroke-width="2"{dash} points="' + " ".join(f"{lx(s):.1f},{ly(y):.1f}" for s, y in c) + '"/>')
+            for s, y in c:
+                o.append(f'<circle cx="{lx(s):.1f}" cy="{ly(y):.1f}" r="3" fill="{colours[v]}"/>')
+            o.append(f'<text x="{px0 + 10 + 70 * j}" y="{py0 - 4}" fill="{colours[v]}">{v}</text>')
+        if base and not math.isnan(base):
+            yb = ly(1e9 / base)
+            o.append(f'<line x1="{px0}" y1="{yb:.1f}" x2="{px1}" y2="{yb:.1f}" stroke="gray" stroke-dasharray="2,2"/>')
+            o.append(f'<text x="{px1}" y="{yb - 4:.1f}" text-anchor="end" fill="gray">not loaded (ENOPROTOOPT)</text>')
+    foot = f"{info.get('date', '')}  kernel {info.get('kernel', '')}  {info.get('nproc', '')} vCPU {info.get('cpu', '')} (QEMU TCG)  mode {info.get('mode', '')}  git {info.get('git', '')}"
+    o.append(f'<text x="20" y="{H - 12}" fill="#555">{esc(foot)}</text>')
+    o.append("</svg>")
+    return "\n".join(o) + "\n"
+
+
+def main():
+    raw, summary, plot = sys.argv[1:4]
+    data, info = load(raw)
+    text, rows, curves, base = summarise(data, info)
+    open(summary, "w").write(text)
+    open(plot, "w").write(svg(rows, curves, base, info))
+
+
+if __name__ == "__main__":
+    main()
