@@ -499,14 +499,17 @@ static struct kretprobe getname_probes[] = {
 #endif
 };
 
+static struct kretprobe *getname_rps[] = {
+	&getname_probes[0],
+#if IS_ENABLED(CONFIG_IPV6)
+	&getname_probes[1],
+#endif
+};
+
 int toa_uoa_getname_register(void)
 {
-	struct kretprobe *rps[ARRAY_SIZE(getname_probes)];
-	int i, err;
+	int err = register_kretprobes(getname_rps, ARRAY_SIZE(getname_rps));
 
-	for (i = 0; i < ARRAY_SIZE(getname_probes); i++)
-		rps[i] = &getname_probes[i];
-	err = register_kretprobes(rps, ARRAY_SIZE(rps));
 	if (err)
 		pr_err("toa_uoa: cannot probe inet_getname/inet6_getname: error %d (CONFIG_KRETPROBES?)\n",
 		       err);
@@ -515,12 +518,7 @@ int toa_uoa_getname_register(void)
 
 void toa_uoa_getname_unregister(void)
 {
-	struct kretprobe *rps[ARRAY_SIZE(getname_probes)];
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(getname_probes); i++)
-		rps[i] = &getname_probes[i];
-	unregister_kretprobes(rps, ARRAY_SIZE(rps));
+	unregister_kretprobes(getname_rps, ARRAY_SIZE(getname_rps));
 }
 
 /* Calls whose return could not be seen (more than maxactive at once on the probes). */
