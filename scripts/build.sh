@@ -12,6 +12,9 @@ if grep -E '^(warning|error)' "$log"; then
 	cat "$log"
 	die "the module build has warnings (see above)"
 fi
+# The test-only helper module (holds the UOA optnames like DPVS's uoa.ko).
+make -C "$("$TOP/scripts/setup.sh" --print-kdir)" M="$TOP/tests/kmod" LLVM=1 >"$log" 2>&1 ||
+	{ cat "$log"; die "test module build failed"; }
 RUSTFMT=$(command -v rustfmt || true)
 if [ -n "$RUSTFMT" ]; then
 	"$RUSTFMT" --check --edition 2021 src/*.rs || die "rustfmt: src/*.rs not formatted (run rustfmt --edition 2021 src/*.rs)"

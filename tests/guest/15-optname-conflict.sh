@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Another module holding the UOA optnames (as DPVS's uoa.ko does): toa_uoa refuses to load
+# with a message that says so, leaves nothing behind, and loads once the other is gone.
+. "$(dirname "$0")/lib.sh"
+
+SQUATTER=$TOP/tests/kmod/uoa_squatter.ko
+[ -f "$KO" ] && [ -f "$SQUATTER" ] || { echo "# no $KO or $SQUATTER"; exit $KSFT_SKIP; }
+unload_module
+
+refused_while_taken() {
+	insmod "$SQUATTER"
+	dmesg -C
+	local out rc=0
+	out=$(insmod "$KO" 2>&1) || rc=$?
+	rmmod uoa_squatter
+	[ $rc -ne 0 ] || fail "toa_uoa loaded next to the squatter"
+	! module_loaded || fail "toa_uoa is loaded"
+	dmesg | grep -q 'toa_uoa: getsockopt optnames 2048..2049 are taken by another module' ||
+		fail "no clear message: $(dmesg | tail -3)"
+	echo "insmod said: $out" >&2
+}
+
+loads_after() {
+	insmod "$KO"
+	[ -r /proc/net/toa_uoa ] || fail "no statistics after a clean load"
+	rmmod toa_uoa
+}
+
+check refused_while_optnames_taken refused_while_taken
+check loads_once_they_are_free loads_after
+done_testing
