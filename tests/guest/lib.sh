@@ -26,10 +26,11 @@ check() {
 	out=$(cat "$log")
 	rm -f "$log"
 	_ktap_n=$((_ktap_n + 1))
+	# What the check said is kept as KTAP diagnostics, pass or fail.
+	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
 	if [ $rc -eq 0 ]; then
 		echo "ok $_ktap_n $name"
 	else
-		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
 		echo "# '$*' exited with $rc"
 		echo "not ok $_ktap_n $name"
 		_ktap_failed=$((_ktap_failed + 1))
