@@ -72,7 +72,13 @@ mod tests;
 
 // The trusted_sources setting's parser and matcher.
 #[cfg_attr(not(test), allow(dead_code))]
-#[deny(unsafe_code, missing_docs, unreachable_pub, clippy::unwrap_used, clippy::panic)]
+#[deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
 #[path = "../../../src/trust.rs"]
 mod trust;
 #[cfg(test)]

@@ -67,16 +67,44 @@ fn ipv6_prefixes() {
 
 #[test]
 fn errors_point_at_the_item() {
-    assert_eq!(Trust::parse(b"10.0.0.256").unwrap_err(), TrustError::BadAddress(0));
-    assert_eq!(Trust::parse(b"10.0.0.1,10.0.0").unwrap_err(), TrustError::BadAddress(9));
-    assert_eq!(Trust::parse(b"10.0.0.0/33").unwrap_err(), TrustError::BadLength(0));
-    assert_eq!(Trust::parse(b"10.0.0.0/").unwrap_err(), TrustError::BadLength(0));
-    assert_eq!(Trust::parse(b"fd00::/129").unwrap_err(), TrustError::BadLength(0));
-    for bad in ["1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", ":::", "g::", "1.2.3.4.5", "a.b.c.d", "10.0.0.1/x", "1:2:3:4:5:6:7::8"] {
+    assert_eq!(
+        Trust::parse(b"10.0.0.256").unwrap_err(),
+        TrustError::BadAddress(0)
+    );
+    assert_eq!(
+        Trust::parse(b"10.0.0.1,10.0.0").unwrap_err(),
+        TrustError::BadAddress(9)
+    );
+    assert_eq!(
+        Trust::parse(b"10.0.0.0/33").unwrap_err(),
+        TrustError::BadLength(0)
+    );
+    assert_eq!(
+        Trust::parse(b"10.0.0.0/").unwrap_err(),
+        TrustError::BadLength(0)
+    );
+    assert_eq!(
+        Trust::parse(b"fd00::/129").unwrap_err(),
+        TrustError::BadLength(0)
+    );
+    for bad in [
+        "1:2:3:4:5:6:7:8:9",
+        "1::2::3",
+        "12345::",
+        ":::",
+        "g::",
+        "1.2.3.4.5",
+        "a.b.c.d",
+        "10.0.0.1/x",
+        "1:2:3:4:5:6:7::8",
+    ] {
         assert!(Trust::parse(bad.as_bytes()).is_err(), "{bad}");
     }
     let many = vec!["10.0.0.1"; MAX_PREFIXES + 1].join(",");
-    assert_eq!(Trust::parse(many.as_bytes()).unwrap_err(), TrustError::TooMany);
+    assert_eq!(
+        Trust::parse(many.as_bytes()).unwrap_err(),
+        TrustError::TooMany
+    );
     let ok = vec!["10.0.0.1"; MAX_PREFIXES].join(",");
     assert!(Trust::parse(ok.as_bytes()).is_ok());
 }
