@@ -113,7 +113,7 @@ build_kernel() {
 		esac
 	done < <(cat "$FRAGMENT" "${EXTRA_FRAGMENTS[@]}")
 	[ ${#bad[@]} -eq 0 ] || die "config options that did not stick (a dependency is missing): ${bad[*]}"
-	step "test kernel ($VARIANT): building on $(nproc) cores (about 5 minutes; log: $dir/build.log)"
+	step "test kernel ($VARIANT): building on $(nproc) cores (about 8 minutes; log: $dir/build.log)"
 	"${kmake[@]}" -j"$(nproc)" bzImage modules >"$dir/build.log" 2>&1 ||
 		die "kernel build failed (last lines: $(tail -n 3 "$dir/build.log" | tr '\n' ' '))"
 	touch "$dir/done"
