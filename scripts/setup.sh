@@ -125,4 +125,8 @@ exec 9>"$CACHE/.setup.lock"
 flock 9
 install_packages
 install_bindgen
+# One build per variant at a time; other variants (and the packages' users) need not wait.
+exec 9>&-
+exec 8>"$CACHE/.build-$VARIANT.lock"
+flock 8
 build_kernel
