@@ -156,7 +156,7 @@ cmd_run() {
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg" \
 		-virtfs "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap" \
 		-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none" \
-		</dev/null | tr -d '\r' | sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' \
+		</dev/null | sed -u -e 's/\r//g; s/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' \
 		-e '/^SeaBIOS (version/d; s/^Booting from ROM\.\.//; /reboot: Restarting system$/d' || rc=$?
 	[ -z "$dmesg_out" ] || cp "$xchg/dmesg" "$dmesg_out" 2>/dev/null || true
 	if [ -n "${VM_OUT_COPY:-}" ]; then cp -r "$xchg/out/." "$VM_OUT_COPY/" 2>/dev/null || true; fi
