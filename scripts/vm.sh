@@ -42,7 +42,13 @@ mkdir -p $R
 fail() { echo "vm-init: $*"; reboot -f; }
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot $R ||
 	fail "cannot mount the host root"
+# The host's /tmp, /run and /var/tmp are replaced by fresh tmpfs; a project checked out
+# under one of them (a CI clone in /tmp, say) is bound back in at its own path.
+keep=$(sed -n 's/.*toa_uoa.keep=\([^ ]*\).*/\1/p' /proc/cmdline)
+mkdir -p /hostdirs
+[ -z "$keep" ] || mount --bind "$R$keep" /hostdirs
 for d in tmp run var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R/$d || fail "tmpfs $d"; done
+if [ -n "$keep" ]; then mkdir -p "$R$keep" && mount --bind /hostdirs "$R$keep"; fi
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
@@ -122,6 +128,10 @@ cmd_run() {
 	done
 	[ $# -gt 0 ] || usage
 	[ -n "$kdir" ] || kdir=$("$TOP/scripts/setup.sh" --print-kdir)
+	# The project must be visible in the guest even if it lives in a directory the guest
+	# covers with tmpfs.
+	local keep=""
+	case $TOP in /tmp/* | /run/* | /var/tmp/*) keep=$TOP ;; esac
 	local bz=$kdir/arch/x86/boot/bzImage
 	[ -f "$bz" ] || die "no test kernel at $bz: run scripts/setup.sh"
 	command -v $QEMU >/dev/null || die "$QEMU not found: run scripts/setup.sh"
@@ -153,7 +163,7 @@ cmd_run() {
 	timeout --foreground -k 10 "$timeout" $QEMU "${accel_args[@]}" -smp "$smp" -m "$mem" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "$bz" -initrd "$img" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg${keep:+ toa_uoa.keep=$keep}" \
 		-virtfs "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap" \
 		-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none" \
 		</dev/null | sed -u -e 's/\r//g; s/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' \
