@@ -19,9 +19,12 @@ mkdir -p "$mod"
 rm -rf "$mod/src"
 cp -r Kbuild Makefile option_codec.rs src "$mod/"
 make -C "$mod" KDIR="$kdir" >"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "module build failed"; }
+rm -rf "$mod/kmod"
+cp -r tests/kmod "$mod/kmod"
+make -C "$kdir" M="$mod/kmod" LLVM=1 >>"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "test module build failed"; }
 
 step "guest suite on the debug kernel"
-export TOA_UOA_KO=$mod/toa_uoa.ko KTEST_TIMEOUT=${KTEST_TIMEOUT:-1200}
+export TOA_UOA_KO=$mod/toa_uoa.ko TOA_UOA_SQUATTER=$mod/kmod/uoa_squatter.ko KTEST_TIMEOUT=${KTEST_TIMEOUT:-1200}
 rc=0
 scripts/vm.sh run --kdir "$kdir" --timeout 5400 --dmesg "$CACHE/last-debug-dmesg.log" -- tests/guest/run.sh || rc=$?
 [ $rc -eq 0 ] || { step "FAILED on the debug kernel (its log: $CACHE/last-debug-dmesg.log)"; exit 1; }

@@ -3,7 +3,7 @@
 # with a message that says so, leaves nothing behind, and loads once the other is gone.
 . "$(dirname "$0")/lib.sh"
 
-SQUATTER=$TOP/tests/kmod/uoa_squatter.ko
+SQUATTER=${TOA_UOA_SQUATTER:-$TOP/tests/kmod/uoa_squatter.ko}
 [ -f "$KO" ] && [ -f "$SQUATTER" ] || { echo "# no $KO or $SQUATTER"; exit $KSFT_SKIP; }
 unload_module
 
