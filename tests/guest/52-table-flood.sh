@@ -33,7 +33,12 @@ flood() {
 	expect_eq "records accounted" "$records_new" $((records_live + records_evicted))
 	# 1000 records of 96 bytes (kmalloc-96) and the bucket array: well under 1 MB of slab
 	# growth, whatever the flood's size (other kernel activity adds some noise).
-	[ $((after - before)) -lt 2048 ] || fail "slab grew by $((after - before)) kB"
+	# On the debug kernel KASAN's quarantine keeps freed (evicted) records a while and every
+	# object carries redzones: allow for that there.
+	local bound=2048
+	[ ! -e /sys/kernel/debug/kasan ] && ! grep -q 'KASAN' /proc/version 2>/dev/null &&
+		[ ! -e /sys/kernel/debug/kmemleak ] || bound=16384
+	[ $((after - before)) -lt $bound ] || fail "slab grew by $((after - before)) kB (bound $bound kB)"
 }
 
 newest_have_records() {
