@@ -9,7 +9,7 @@
 load_module
 setup_pair
 tmp=$(mktemp -d)
-export TOP
+export TOP STOP=$tmp/tcp-stop
 
 # Option floods: UDP datagrams with the option from changing source ports, for 60 s.
 cat >"$tmp/flood.py" <<'PY'
@@ -22,8 +22,8 @@ for i in range(16):
     s.bind(("10.0.0.1", 12000 + i))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.10", 40000 + i, "198.51.100.1", 80))
     socks.append(s)
-end = time.time() + 60
-while time.time() < end:
+end = time.time() + 600  # until the test stops it
+while time.time() < end and not os.path.exists(os.environ["STOP"]):
     for s in socks:
         s.sendto(b"x", ("10.0.0.2", 9300))
 PY
@@ -36,8 +36,8 @@ sys.path.insert(0, os.environ["TOP"] + "/python")
 import toa_uoa
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.0.0.2", 9300))
-end = time.time() + 60
-while time.time() < end:
+end = time.time() + 600  # until the test stops it
+while time.time() < end and not os.path.exists(os.environ["STOP"]):
     for i in range(16):
         try:
             toa_uoa.lookup_v1(s, ("10.0.0.1", 12000 + i), ("10.0.0.2", 9300))
@@ -78,8 +78,8 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.0.0.1", 9401))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.99", 41000, "198.51.100.1", 80))
 s.connect(("10.0.0.2", 9400))
-end = time.time() + 120
-while time.time() < end:
+end = time.time() + 600  # until the test stops it
+while time.time() < end and not os.path.exists(os.environ["STOP"]):
     s.send(b".")
     time.sleep(0.2)
 PY
