@@ -9,7 +9,6 @@ load_module
 setup_pair
 tmp=$(mktemp -d)
 
-CIP4=192.0.2.10 VIP4=198.51.100.1 CIP6=2001:db8::10 VIP6=2001:db8:1::1
 
 # run_case NAME LB RS CIP VIP: one datagram; writes the server's answers to $tmp/NAME.
 run_case() {

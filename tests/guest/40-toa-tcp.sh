@@ -12,7 +12,6 @@ setup_pair
 tmp=$(mktemp -d)
 gcc -O1 -Wall -o "$tmp/toa_getname" "$TOOLS/toa_getname.c" || exit 1
 
-CIP4=192.0.2.10 VIP4=198.51.100.1 CIP6=2001:db8::10 VIP6=2001:db8:1::1
 port=20000
 
 # serve NAME LB RS CIP VIP WHEN [args]: one connection from lb to rs:port through

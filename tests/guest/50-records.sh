@@ -6,7 +6,6 @@
 
 [ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
 unload_module
-CIP4=192.0.2.10 VIP4=198.51.100.1
 
 # send N [SPORT0]: N datagrams with the option from N distinct source ports.
 send() {

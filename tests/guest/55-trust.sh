@@ -5,7 +5,6 @@
 
 [ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
 unload_module
-CIP4=192.0.2.10 VIP4=198.51.100.1
 
 send4() { ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 "$1" $RS4 9 $CIP4 1 $VIP4 2; }
 send6() { ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB6 "$1" $RS6 9 $CIP4 1 $VIP4 2; }

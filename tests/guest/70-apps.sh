@@ -15,7 +15,6 @@ load_module
 setup_pair
 tmp=$(mktemp -d)
 
-CIP4=192.0.2.10 VIP4=198.51.100.1 CIP6=2001:db8::10 VIP6=2001:db8:1::1
 UAPI=$TOP/include/uapi
 RUST_EX=${TOA_UOA_RUST_EXAMPLES:-$TOP/userspace/target/release/examples}
 echo 30000 >"$tmp/port"

@@ -102,6 +102,8 @@ TOOLS=$TOP/tests/tools
 # The balancer side and the real server, joined by veth:
 #   lb 10.0.0.1 fd00::1  <->  rs 10.0.0.2 fd00::2
 LB4=10.0.0.1 RS4=10.0.0.2 LB6=fd00::1 RS6=fd00::2
+# What the tests' options carry: the client (CIP) and the service (VIP), both families.
+CIP4=192.0.2.10 VIP4=198.51.100.1 CIP6=2001:db8::10 VIP6=2001:db8:1::1
 setup_pair() {
 	new_netns lb
 	new_netns rs
