@@ -157,10 +157,14 @@ cmd_run() {
 		printf '\n'
 	} >"$xchg/cmd"
 
+	# One socket per CPU: SeaBIOS's MP table (the test kernel has no ACPI) lists only the
+	# first CPU of each package, so QEMU's default topology (one socket, N cores) would
+	# leave the guest with one CPU whatever -smp says.
+	local topology="$smp,sockets=$smp,cores=1,threads=1"
 	local accel_args=(-accel tcg,thread=multi -cpu max)
 	[ "$accel" = kvm ] && accel_args=(-accel kvm -cpu host)
 	local rc=0
-	timeout --foreground -k 10 "$timeout" $QEMU "${accel_args[@]}" -smp "$smp" -m "$mem" \
+	timeout --foreground -k 10 "$timeout" $QEMU "${accel_args[@]}" -smp "$topology" -m "$mem" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "$bz" -initrd "$img" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg${keep:+ toa_uoa.keep=$keep}" \
