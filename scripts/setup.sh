@@ -39,11 +39,20 @@ PACKAGES=(
 	qemu-system-x86 busybox-static linux-source-6.12
 	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump
 )
+# Installed without their recommendations: dkms recommends the headers of Debian's own
+# kernel, which nothing here builds against.
+PACKAGES_NO_RECOMMENDS=(dkms)
 
 # Debian packages: install only what is missing (dpkg knows the exact version).
+# install_packages [APT-OPTION...] -- PACKAGE[=VERSION]...
 install_packages() {
-	local missing=() p name want have
-	for p in "${PACKAGES[@]}"; do
+	local opts=() missing=() p name want have
+	while [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	for p in "$@"; do
 		name=${p%%=*}
 		want=${p#*=}
 		have=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$name" 2>/dev/null || true)
@@ -52,7 +61,7 @@ install_packages() {
 		*) missing+=("$p") ;;
 		esac
 	done
-	[ ${#missing[@]} -eq 0 ] && { step "Debian packages: all present"; return; }
+	[ ${#missing[@]} -eq 0 ] && { step "Debian packages: all present ($#)"; return; }
 	step "Debian packages: installing ${missing[*]}"
 	local SUDO=()
 	if [ "$(id -u)" != 0 ]; then
@@ -61,7 +70,7 @@ install_packages() {
 	fi
 	command -v apt-get >/dev/null || die "apt-get not found: this set-up expects Debian 12 (bookworm)"
 	"${SUDO[@]}" apt-get update -qq || die "apt-get update failed: is the Debian mirror reachable?"
-	DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --allow-downgrades "${missing[@]}" \
+	DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --allow-downgrades "${opts[@]}" "${missing[@]}" \
 		>"$CACHE/apt.log" 2>&1 || die "apt-get install failed (log: $CACHE/apt.log): ${missing[*]}"
 }
 
@@ -123,7 +132,8 @@ build_kernel() {
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.setup.lock"
 flock 9
-install_packages
+install_packages -- "${PACKAGES[@]}"
+install_packages --no-install-recommends -- "${PACKAGES_NO_RECOMMENDS[@]}"
 install_bindgen
 # One build per variant at a time; other variants (and the packages' users) need not wait.
 exec 9>&-

@@ -29,6 +29,13 @@ if [ -f userspace/Cargo.toml ]; then
 	fi
 fi
 
+step "DKMS install of the module (private trees under $CACHE/dkms; loaded by guest test 80)"
+if TOA_UOA_DKMS_ROOT=$(scripts/dkms-install.sh | tail -n 1); then
+	export TOA_UOA_DKMS_ROOT
+else
+	host_rc=1
+fi
+
 step "guest suite (QEMU, $(scripts/vm.sh accel))"
 guest_rc=0
 scripts/vm.sh run --dmesg "$CACHE/last-guest-dmesg.log" -- tests/guest/run.sh || guest_rc=$?

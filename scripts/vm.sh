@@ -146,7 +146,7 @@ cmd_run() {
 		printf 'export PATH=%q HOME=/tmp TERM=dumb LANG=C.UTF-8\n' "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 		printf 'export VM_CWD=%q VM_OUT=%q TOA_UOA_IN_VM=1\n' "$PWD" "$xchg/out"
 		local v
-		for v in TOA_UOA_CACHE TOA_UOA_KO TOA_UOA_SQUATTER KTEST_FILTER KTEST_TIMEOUT; do
+		for v in TOA_UOA_CACHE TOA_UOA_KO TOA_UOA_SQUATTER TOA_UOA_DKMS_ROOT KTEST_FILTER KTEST_TIMEOUT; do
 			[ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
 		done
 	} >"$xchg/env"

@@ -65,7 +65,8 @@ void toa_uoa_sockopt_unregister(void);
 
 /* Per-namespace state: the lock over the Rust record table, per-CPU counters. */
 unsigned long toa_uoa_net_lock(struct toa_uoa_net *tn);
-void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags);
+void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags, unsigned int records_tcp,
+			unsigned int records_udp);
 void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx);
 u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx);
 void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len, u64 value);

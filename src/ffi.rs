@@ -15,7 +15,7 @@ use kernel::prelude::*;
 
 use crate::hooks::{self, SOCKADDR_IN6_LEN};
 use crate::netns::{self, Locked};
-use crate::option_codec::Family;
+use crate::option_codec::{Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::Key;
 use crate::sockopt::{AbiError, MAX_LEN};
 use crate::trust::Trust;
@@ -286,8 +286,10 @@ impl DerefMut for Guard<'_> {
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
+        let table = &self.table;
+        let (tcp, udp) = (table.len_of(IPPROTO_TCP), table.len_of(IPPROTO_UDP));
         // SAFETY: taken in NetCtx::lock() with these flags.
-        unsafe { bindings::toa_uoa_net_unlock(self.ctx.tn.as_ptr(), self.flags) }
+        unsafe { bindings::toa_uoa_net_unlock(self.ctx.tn.as_ptr(), self.flags, tcp, udp) }
     }
 }
 

@@ -111,6 +111,11 @@ struct toa_uoa_net {
 	/* Taken from softirq (hooks) and process context (lookups, expiry). */
 	spinlock_t lock;
 	void *state;		/* the Rust side's, from toa_uoa_rs_net_init() */
+	/*
+	 * Records per protocol, published at each unlock: getname on a socket of a protocol
+	 * with no record (the common case) then leaves without the lock.
+	 */
+	unsigned int records_tcp, records_udp;
 	u64 __percpu *counters;
 	struct delayed_work gc;
 	struct net *net;
@@ -132,8 +137,11 @@ unsigned long toa_uoa_net_lock(struct toa_uoa_net *tn)
 	return flags;
 }
 
-void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags)
+void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags, unsigned int records_tcp,
+			unsigned int records_udp)
 {
+	WRITE_ONCE(tn->records_tcp, records_tcp);
+	WRITE_ONCE(tn->records_udp, records_udp);
 	spin_unlock_irqrestore(&tn->lock, flags);
 }
 
@@ -472,6 +480,13 @@ static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 0;
 	tn = toa_uoa_net(sock_net(sk));
 	if (!READ_ONCE(tn->state))
+		return 0;
+	/*
+	 * Unlocked: a record a connection's handshake made was published (by the unlock
+	 * after its insert) before the socket could be accepted and asked its name.
+	 */
+	if (sk->sk_protocol == IPPROTO_TCP ? !READ_ONCE(tn->records_tcp) :
+					      !READ_ONCE(tn->records_udp))
 		return 0;
 	sock_tuple(sk, &t);
 	len = toa_uoa_rs_getname(tn, tn->state, &t, (u8 *)c->uaddr, c->peer);

@@ -34,7 +34,7 @@
 //! A full table with `max_records = 65536` is 16384 buckets (128 KiB) plus 6 MiB of records.
 
 use crate::mem::{try_box, try_slots, Boxed, Slots};
-use crate::option_codec::{Carried, Family};
+use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 
 /// Fewest buckets a table has, so that a small `max_records` still spreads its records.
 pub(crate) const MIN_BUCKETS: usize = 64;
@@ -148,6 +148,9 @@ pub(crate) struct Table {
     mask: usize,
     /// Records in the table.
     len: u32,
+    /// Of those, TCP records (the rest are UDP): lets the getname path skip the table for
+    /// a protocol with no record at all.
+    tcp: u32,
     /// Most records the table holds.
     max_records: u32,
     /// Random key of the hash, so that remote senders cannot aim their tuples at one bucket.
@@ -217,9 +220,30 @@ fn unlink_at(head: &mut Link, pos: usize) -> Option<Boxed<Node>> {
     Some(node)
 }
 
+/// Records taken out of the table, and how many of them were TCP.
+#[derive(Clone, Copy, Default)]
+struct Removed {
+    all: u32,
+    tcp: u32,
+}
+
+impl Removed {
+    fn add(&mut self, key: &Key) {
+        self.all = self.all.saturating_add(1);
+        if key.proto == IPPROTO_TCP {
+            self.tcp = self.tcp.saturating_add(1);
+        }
+    }
+}
+
 /// Removes from the chain at `head` every record idle for at least `idle`; returns how many.
-fn sweep_chain(head: &mut Link, now: u64, idle: u64, keep: &mut impl FnMut(&Key) -> bool) -> u32 {
-    let mut removed = 0u32;
+fn sweep_chain(
+    head: &mut Link,
+    now: u64,
+    idle: u64,
+    keep: &mut impl FnMut(&Key) -> bool,
+) -> Removed {
+    let mut removed = Removed::default();
     let mut cur = head;
     loop {
         let stale = match cur.as_mut() {
@@ -236,7 +260,7 @@ fn sweep_chain(head: &mut Link, now: u64, idle: u64, keep: &mut impl FnMut(&Key)
         if stale {
             if let Some(mut node) = cur.take() {
                 *cur = node.next.take();
-                removed = removed.saturating_add(1);
+                removed.add(&node.key);
             }
         } else {
             let Some(node) = cur.as_mut() else { break };
@@ -264,6 +288,7 @@ impl Table {
             buckets,
             mask: n.checked_sub(1)?,
             len: 0,
+            tcp: 0,
             max_records,
             seed,
         })
@@ -272,6 +297,22 @@ impl Table {
     /// Records in the table.
     pub(crate) fn len(&self) -> u32 {
         self.len
+    }
+
+    /// Records in the table for transport protocol `proto` (TCP or UDP; 0 for any other,
+    /// which the table never holds).
+    pub(crate) fn len_of(&self, proto: u8) -> u32 {
+        match proto {
+            IPPROTO_TCP => self.tcp,
+            IPPROTO_UDP => self.len.saturating_sub(self.tcp),
+            _ => 0,
+        }
+    }
+
+    /// Takes the records in `r` off the counts.
+    fn uncount(&mut self, r: Removed) {
+        self.len = self.len.saturating_sub(r.all);
+        self.tcp = self.tcp.saturating_sub(r.tcp);
     }
 
     /// Most records the table holds.
@@ -380,6 +421,9 @@ impl Table {
     /// freed here and not counted, keeping `len` true.
     fn push(&mut self, idx: usize, mut node: Boxed<Node>) {
         if let Some(head) = self.buckets.get_mut(idx) {
+            if node.key.proto == IPPROTO_TCP {
+                self.tcp = self.tcp.saturating_add(1);
+            }
             node.next = head.take();
             *head = Some(node);
             self.len = self.len.saturating_add(1);
@@ -418,7 +462,9 @@ impl Table {
         }
         let (b, pos, _) = oldest?;
         let node = unlink_at(self.buckets.get_mut(b)?, pos)?;
-        self.len = self.len.saturating_sub(1);
+        let mut r = Removed::default();
+        r.add(&node.key);
+        self.uncount(r);
         Some(node)
     }
 
@@ -476,7 +522,9 @@ impl Table {
             return false;
         };
         *cur = node.next.take();
-        self.len = self.len.saturating_sub(1);
+        let mut r = Removed::default();
+        r.add(&node.key);
+        self.uncount(r);
         true
     }
 
@@ -503,13 +551,16 @@ impl Table {
             *cursor = 0;
         }
         let end = cursor.saturating_add(budget).min(n);
-        let mut expired = 0u32;
+        let mut expired = Removed::default();
         for b in *cursor..end {
             if let Some(head) = self.buckets.get_mut(b) {
-                expired = expired.saturating_add(sweep_chain(head, now, idle, &mut keep));
+                let r = sweep_chain(head, now, idle, &mut keep);
+                expired.all = expired.all.saturating_add(r.all);
+                expired.tcp = expired.tcp.saturating_add(r.tcp);
             }
         }
-        self.len = self.len.saturating_sub(expired);
+        self.uncount(expired);
+        let expired = expired.all;
         let done = end >= n;
         *cursor = if done { 0 } else { end };
         Expire { expired, done }
@@ -531,6 +582,7 @@ impl Table {
             }
         }
         self.len = 0;
+        self.tcp = 0;
         removed
     }
 }
@@ -576,6 +628,21 @@ impl Table {
             let mut cur = head.as_deref();
             while let Some(node) = cur {
                 count = count.saturating_add(1);
+                cur = node.next.as_deref();
+            }
+        }
+        count
+    }
+
+    /// Counts the records of transport protocol `proto` by walking every chain.
+    pub(crate) fn count_proto_for_test(&self, proto: u8) -> usize {
+        let mut count = 0usize;
+        for head in self.buckets.iter() {
+            let mut cur = head.as_deref();
+            while let Some(node) = cur {
+                if node.key.proto == proto {
+                    count = count.saturating_add(1);
+                }
                 cur = node.next.as_deref();
             }
         }

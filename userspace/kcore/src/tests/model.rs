@@ -149,6 +149,9 @@ proptest! {
             }
             prop_assert_eq!(t.len() as usize, model.len());
             prop_assert_eq!(t.count_for_test(), model.len());
+            let tcp = model.keys().filter(|(f, _)| f % 2 == 1).count();
+            prop_assert_eq!(t.len_of(TCP) as usize, tcp);
+            prop_assert_eq!(t.len_of(UDP) as usize, model.len() - tcp);
         }
         for (&(f, d), r) in &model {
             prop_assert_eq!(lookup_exact(&mut t, &model_key(f, d), now), Some(r.0));
@@ -168,7 +171,14 @@ proptest! {
         let (mut new, mut after_evict, mut evicted, mut expired, mut removed, mut cleared) =
             (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
         let mut now = 0u64;
-        let k = |p: u16| super::key(p, (p % 3) as u8);
+        // Odd ports are TCP: an eviction may then replace a record of the other protocol.
+        let k = |p: u16| {
+            let mut key = super::key(p, (p % 3) as u8);
+            if p % 2 == 1 {
+                key.proto = TCP;
+            }
+            key
+        };
         for (kind, p, v, dt) in ops {
             now += dt;
             match kind {
@@ -206,6 +216,8 @@ proptest! {
             }
             prop_assert!(t.len() <= max);
             prop_assert_eq!(t.count_for_test(), t.len() as usize);
+            prop_assert_eq!(t.len_of(TCP) as usize, t.count_proto_for_test(TCP));
+            prop_assert_eq!(t.len_of(UDP) as usize, t.count_proto_for_test(UDP));
             prop_assert_eq!(
                 new + after_evict,
                 u64::from(t.len()) + expired + evicted + removed + cleared
