@@ -122,3 +122,41 @@ def lookup(sock, peer, local):
         if e.errno not in (errno.ENOPROTOOPT, errno.EOPNOTSUPP):
             raise
     return lookup_v0(sock, peer, local, 58), None
+
+
+# getpeername/getsockname through libc with a sockaddr_storage-sized buffer: Python's own
+# socket.getpeername() passes an AF_INET socket a 16-byte buffer, which truncates the
+# sockaddr_in6 the module answers with for an IPv6 client behind an IPv4 balancer leg
+# (the "64" case) and then decodes the truncated bytes as an IPv6 address.
+_SOCKADDR_STORAGE = 128
+for _f in (_libc.getpeername, _libc.getsockname):
+    _f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32)]
+    _f.restype = ctypes.c_int
+
+
+def _getname(fn, sock):
+    buf = ctypes.create_string_buffer(_SOCKADDR_STORAGE)
+    length = ctypes.c_uint32(_SOCKADDR_STORAGE)
+    if fn(_fileno(sock), buf, ctypes.byref(length)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    raw = buf.raw[:length.value]
+    family = struct.unpack_from("=H", raw)[0]
+    port = struct.unpack_from("!H", raw, 2)[0]
+    if family == socket.AF_INET and len(raw) >= 16:
+        return _host(family, raw[4:8]), port
+    if family == socket.AF_INET6 and len(raw) >= 28:
+        return _host(family, raw[8:24]), port
+    raise OSError(errno.EAFNOSUPPORT, "address family %d" % family)
+
+
+def peer_addr(sock):
+    """(host, port) of the socket's peer: on a TCP connection that carried the option,
+    the client (CIP, CPORT), of either family whatever the socket's."""
+    return _getname(_libc.getpeername, sock)
+
+
+def local_addr(sock):
+    """(host, port) of the socket's own side: on a TCP connection that carried the
+    option, the service (VIP, VPORT)."""
+    return _getname(_libc.getsockname, sock)

@@ -48,3 +48,16 @@ kernel_key() {
 kernel_build_dir() {
 	echo "$CACHE/kernel-$(kernel_pkg_version)-$(kernel_key "$@")"
 }
+
+# build_module_copy KDIR DIR: toa_uoa.ko and the test-only module (tests/kmod) built for
+# the kernel in KDIR from a copy of the sources in DIR, so the checkout's own build (for
+# the default kernel) is left alone. Used for the debug kernel.
+build_module_copy() {
+	local kdir=$1 mod=$2
+	mkdir -p "$mod"
+	rm -rf "$mod/src" "$mod/kmod"
+	(cd "$TOP" && cp -r Kbuild Makefile option_codec.rs src "$mod/" && cp -r tests/kmod "$mod/kmod")
+	make -C "$mod" KDIR="$kdir" >"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "module build failed"; }
+	make -C "$kdir" M="$mod/kmod" LLVM=1 >>"$mod/build.log" 2>&1 ||
+		{ cat "$mod/build.log"; die "test module build failed"; }
+}

@@ -12,16 +12,9 @@ step "set-up (debug kernel variant; first time: about 15 minutes)"
 scripts/setup.sh --variant debug
 kdir=$(scripts/setup.sh --variant debug --print-kdir)
 
-# A copy of the module's sources, so the default build in the clone is left alone.
 mod=$CACHE/module-debug
 step "module build for the debug kernel ($mod)"
-mkdir -p "$mod"
-rm -rf "$mod/src"
-cp -r Kbuild Makefile option_codec.rs src "$mod/"
-make -C "$mod" KDIR="$kdir" >"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "module build failed"; }
-rm -rf "$mod/kmod"
-cp -r tests/kmod "$mod/kmod"
-make -C "$kdir" M="$mod/kmod" LLVM=1 >>"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "test module build failed"; }
+build_module_copy "$kdir" "$mod"
 
 step "guest suite on the debug kernel"
 export TOA_UOA_KO=$mod/toa_uoa.ko TOA_UOA_SQUATTER=$mod/kmod/uoa_squatter.ko KTEST_TIMEOUT=${KTEST_TIMEOUT:-1200}

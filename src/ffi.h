@@ -87,7 +87,7 @@ void toa_uoa_rs_rx(struct toa_uoa_net *tn, void *state, const u8 *pkt, size_t le
 int toa_uoa_rs_getsockopt(struct toa_uoa_net *tn, void *state, u8 protocol, int optname,
 			  void __user *user, int *len);
 int toa_uoa_rs_getname(struct toa_uoa_net *tn, void *state, const struct toa_uoa_tuple *t,
-		       u8 *uaddr, int peer);
+		       u8 *uaddr, size_t room, int peer);
 void toa_uoa_rs_gc(struct toa_uoa_net *tn, void *state);
 void toa_uoa_rs_stats(struct toa_uoa_net *tn, void *state, struct seq_file *seq);
 

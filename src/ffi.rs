@@ -397,14 +397,16 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
 /// # Safety
 ///
 /// `tn`/`state` as in [`NetCtx::from_raw`]; `t` valid; `uaddr` is the sockaddr buffer the
-/// probed inet_getname/inet6_getname just filled, at least a `sockaddr_in6` (28 bytes) big:
-/// every syscall path passes a `sockaddr_storage`.
+/// probed inet_getname/inet6_getname just filled, with room for `room` bytes (every syscall
+/// path passes a `sockaddr_storage`; a kernel thread's buffer is only known to hold the
+/// socket family's own sockaddr).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
     tn: *mut bindings::toa_uoa_net,
     state: *mut c_void,
     t: *const bindings::toa_uoa_tuple,
     uaddr: *mut u8,
+    room: usize,
     peer: c_int,
 ) -> c_int {
     // SAFETY: the probes are unregistered (waiting for running handlers) before the
@@ -421,9 +423,9 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
         return 0;
     }
     let mut out = [0u8; SOCKADDR_IN6_LEN];
-    match hooks::getname(&ctx, &key_of_tuple(t), peer != 0, &mut out) {
+    match hooks::getname(&ctx, &key_of_tuple(t), peer != 0, room, &mut out) {
         Some(len) => {
-            // SAFETY: uaddr has room for a sockaddr_in6 (caller's promise); len <= 28.
+            // SAFETY: uaddr has room for `room` bytes (caller's promise); len <= room.
             unsafe { core::ptr::copy_nonoverlapping(out.as_ptr(), uaddr, len) };
             // len is 16 or 28.
             len as c_int

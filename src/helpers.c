@@ -14,6 +14,7 @@
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/seq_file_net.h>
 #include <linux/spinlock.h>
@@ -470,6 +471,7 @@ static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct toa_uoa_tuple t;
 	struct toa_uoa_net *tn;
 	struct sock *sk;
+	size_t room;
 	int len;
 
 	/* The common case, a socket without a record, leaves after these tests. */
@@ -489,7 +491,16 @@ static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 					      !READ_ONCE(tn->records_udp))
 		return 0;
 	sock_tuple(sk, &t);
-	len = toa_uoa_rs_getname(tn, tn->state, &t, (u8 *)c->uaddr, c->peer);
+	/*
+	 * Every syscall path (accept, getpeername, getsockname, SO_PEERNAME, io_uring) passes a
+	 * sockaddr_storage. Kernel threads call getname with buffers of their own, some only a
+	 * sockaddr_in (ocfs2): there only the socket family's own sockaddr is known to fit.
+	 */
+	room = sizeof(struct sockaddr_storage);
+	if (current->flags & PF_KTHREAD)
+		room = sk->sk_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						   sizeof(struct sockaddr_in);
+	len = toa_uoa_rs_getname(tn, tn->state, &t, (u8 *)c->uaddr, room, c->peer);
 	if (len > 0)
 		regs_set_return_value(regs, len);
 	return 0;

@@ -139,10 +139,15 @@ pub(crate) fn sockaddr(
 /// The getname answer for a socket whose tuple is `key` (`peer`: getpeername/accept,
 /// else getsockname): the record's CIP:CPORT or VIP:VPORT written to `out`, with its
 /// length; `None` (the kernel's answer stands) when there is no record.
+///
+/// `room` is the most the caller's buffer is known to hold: an answer longer than that
+/// (a sockaddr_in6 for an AF_INET socket asked by a kernel thread) is not given, and
+/// counted.
 pub(crate) fn getname(
     ctx: &NetCtx<'_>,
     key: &Key,
     peer: bool,
+    room: usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
     let daddr = if key.daddr.iter().all(|&b| b == 0) {
@@ -154,10 +159,15 @@ pub(crate) fn getname(
     let c: Carried = ctx.lock().table.lookup(
         key.proto, key.family, &key.saddr, key.sport, daddr, key.dport, now,
     )?;
-    ctx.count(Counter::GetnameRewritten.index());
-    Some(if peer {
+    let len = if peer {
         sockaddr(c.family, &c.cip, c.cport, out)
     } else {
         sockaddr(c.family, &c.vip, c.vport, out)
-    })
+    };
+    if len > room {
+        ctx.count(Counter::GetnameKeptForKernel.index());
+        return None;
+    }
+    ctx.count(Counter::GetnameRewritten.index());
+    Some(len)
 }

@@ -43,6 +43,9 @@ pub(crate) enum Counter {
     GetnameRewritten,
     /// Options (and SYNs) from sources outside `trusted_sources`, ignored.
     OptionsUntrusted,
+    /// getname answers from a record not given: an IPv6 client for an IPv4 socket, asked
+    /// by a kernel thread, whose buffer may be a 16-byte sockaddr_in.
+    GetnameKeptForKernel,
 }
 
 /// Names of the fixed counters, in [`Counter`] order.
@@ -64,10 +67,11 @@ const NAMES: [&str; FIXED as usize] = [
     "records_forgotten_by_syn",
     "getname_rewritten",
     "options_untrusted",
+    "getname_kept_for_kernel",
 ];
 
 /// Number of fixed counters.
-pub(crate) const FIXED: u32 = Counter::OptionsUntrusted as u32 + 1;
+pub(crate) const FIXED: u32 = Counter::GetnameKeptForKernel as u32 + 1;
 /// All counters: the fixed ones, then one per malformed-option kind.
 pub(crate) const TOTAL: u32 = FIXED + Error::COUNT as u32;
 

@@ -17,7 +17,7 @@ dmesg_start=$(dmesg | wc -l)
 insmod "$KO" max_records=4096
 setup_pair
 tmp=$(mktemp -d)
-export TOP STRESS_SECS=$((60 + CYCLES * 3))
+export TOP STRESS_SECS=$((60 + CYCLES * 6))
 
 cat >"$tmp/flood.py" <<'PY'
 # Option-carrying datagrams from many tuples, IPv4 and IPv6, both carried families.
@@ -105,6 +105,19 @@ else:
         time.sleep(0.1)
 PY
 
+cat >"$tmp/churn.py" <<'PY'
+# One option-carrying datagram over loopback per family, in a namespace about to go.
+import os, sys, socket
+sys.path.insert(0, os.environ["TOP"] + "/tests/tools")
+from uoa_send import ipv4_option, ipv6_dstopt, IPV6_DSTOPTS
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.9", 4000, "198.51.100.9", 80))
+s.sendto(b"x", ("127.0.0.1", 9700))
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s6.setsockopt(socket.IPPROTO_IPV6, IPV6_DSTOPTS, ipv6_dstopt("2001:db8::9", 4000, "2001:db8:1::9", 80))
+s6.sendto(b"x", ("::1", 9700))
+PY
+
 stop=$tmp/stop
 for b in 20000 21000; do
 	ip netns exec lb python3 "$tmp/flood.py" $b "$stop" >"$tmp/flood$b.out" 2>&1 &
@@ -128,15 +141,19 @@ load_cycles() {
 	echo "$CYCLES load/unload cycles" >&2
 }
 
+# Each namespace gets records of its own (options over its loopback, both families) and
+# is destroyed with them live: its teardown frees them.
 netns_cycles() {
-	local i
+	local i live
 	for i in $(seq 1 "$CYCLES"); do
 		ip netns add "churn$i"
 		ip -n "churn$i" link set lo up
-		ip netns exec "churn$i" cat /proc/net/toa_uoa >/dev/null || fail "no statistics in churn$i"
+		ip netns exec "churn$i" python3 "$tmp/churn.py" || fail "no options sent in churn$i"
+		live=$(ip netns exec "churn$i" awk '$1 == "records_live" { print $2 }' /proc/net/toa_uoa)
+		[ "${live:-0}" -ge 2 ] || fail "churn$i: records_live '$live' after two options"
 		ip netns del "churn$i"
 	done
-	echo "$CYCLES namespace cycles" >&2
+	echo "$CYCLES namespace cycles, each destroyed with its records live" >&2
 }
 
 # The last period: stop the traffic, reload, send a known amount from more tuples than the
