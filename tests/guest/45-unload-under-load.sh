@@ -99,7 +99,7 @@ cycles() {
 	for i in 1 2 3 4 5; do
 		peer_is "192.0.2.99 41000"
 		sleep 1
-		rmmod toa_uoa || fail "rmmod failed in cycle $i"
+		rmmod_busy_retry || fail "rmmod failed in cycle $i"
 		# without the module: what the kernel itself says
 		peer_is "$LB4 9401"
 		insmod "$KO" || fail "insmod failed in cycle $i"

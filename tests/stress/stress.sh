@@ -135,7 +135,7 @@ load_cycles() {
 	local i
 	sleep 5
 	for i in $(seq 1 "$CYCLES"); do
-		rmmod toa_uoa || fail "rmmod failed in cycle $i"
+		rmmod_busy_retry || fail "rmmod failed in cycle $i"
 		insmod "$KO" max_records=4096 || fail "insmod failed in cycle $i"
 	done
 	echo "$CYCLES load/unload cycles" >&2

@@ -92,6 +92,10 @@ pub fn expire(t: &mut Table, now: u64, idle: u64, cursor: &mut usize, budget: us
 pub fn clear(t: &mut Table) -> (u32, u32, u32) {
     (t.len(), t.max_records(), t.clear())
 }
+/// Records per protocol.
+pub fn len_of(t: &Table, proto: u8) -> u32 {
+    t.len_of(proto)
+}
 /// Drops.
 pub fn drop_table(t: Table) {
     core::mem::drop(t);
