@@ -306,10 +306,13 @@ impl core::fmt::Display for Error {
     }
 }
 
-/// Copies as many bytes as both slices have; never panics (unlike `copy_from_slice`).
+/// Copies as many bytes as both slices have; never panics: both sides are cut to the same
+/// length first, so `copy_from_slice` (one memcpy, not a byte loop: this runs for every
+/// address of every option-carrying packet) has no length mismatch to panic on.
 fn copy_into(dst: &mut [u8], src: &[u8]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = *s;
+    let n = dst.len().min(src.len());
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+        d.copy_from_slice(s);
     }
 }
 

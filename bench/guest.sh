@@ -66,6 +66,7 @@ info secs "$SECS"
 info module_sha256 "$(sha256sum "$KO" | cut -c1-16)"
 [ -z "${BENCH_GIT:-}" ] || info git "$BENCH_GIT"
 [ -z "${BENCH_HOST_LOAD:-}" ] || info host_loadavg_at_start "$BENCH_HOST_LOAD"
+[ -z "${BENCH_CLOCK:-}" ] || info clock "$BENCH_CLOCK"
 
 # ---- two namespaces over veth: lb 10.0.0.1 (sender, CPU 0) -> rs 10.0.0.2 (CPU 1) ----
 ip netns add lb

@@ -11,6 +11,7 @@
 #     --smp N          guest CPUs (default: host cores, at most 4)
 #     --dmesg FILE     save the guest's kernel log there
 #     --accel kvm|tcg  skip detection
+#     --icount SHIFT   TCG with instruction counting: guest time = 2^SHIFT ns per instruction
 #   scripts/vm.sh accel     print the accelerator that works here (kvm or tcg)
 #
 # The exit status is the command's. $VM_OUT (a directory) is writable from the guest and
@@ -22,7 +23,7 @@ QEMU=qemu-system-x86_64
 BUSYBOX=/bin/busybox
 
 usage() {
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -110,7 +111,7 @@ detect_accel() {
 }
 
 cmd_run() {
-	local kdir="" timeout=1800 mem=2G smp dmesg_out="" accel=""
+	local kdir="" timeout=1800 mem=2G smp dmesg_out="" accel="" icount=""
 	smp=$(nproc)
 	[ "$smp" -le 4 ] || smp=4
 	while [ $# -gt 0 ]; do
@@ -121,6 +122,7 @@ cmd_run() {
 		--smp) smp=$2; shift ;;
 		--dmesg) dmesg_out=$2; shift ;;
 		--accel) accel=$2; shift ;;
+		--icount) icount=$2; shift ;;
 		--) shift; break ;;
 		*) usage ;;
 		esac
@@ -163,6 +165,10 @@ cmd_run() {
 	local topology="$smp,sockets=$smp,cores=1,threads=1"
 	local accel_args=(-accel tcg,thread=multi -cpu max)
 	[ "$accel" = kvm ] && accel_args=(-accel kvm -cpu host)
+	# Instruction counting: the guest's clock advances 2^SHIFT ns per instruction executed,
+	# so rates measured in the guest count instructions, whatever else the host is doing
+	# (one host thread runs all vCPUs in turn; the benchmarks use it).
+	[ -z "$icount" ] || accel_args=(-accel tcg,thread=single -cpu max -icount "shift=$icount,sleep=on")
 	local rc=0
 	timeout --foreground -k 10 "$timeout" $QEMU "${accel_args[@]}" -smp "$topology" -m "$mem" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \

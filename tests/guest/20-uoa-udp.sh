@@ -12,13 +12,7 @@ tmp=$(mktemp -d)
 
 # run_case NAME LB RS CIP VIP: one datagram; writes the server's answers to $tmp/NAME.
 run_case() {
-	local name=$1 lb=$2 rs=$3 cip=$4 vip=$5 port=$((9000 + RANDOM % 1000))
-	rm -f "$tmp/ready"
-	ip netns exec rs python3 "$TOOLS/uoa_server.py" "$rs" $port --ready "$tmp/ready" >"$tmp/$name" &
-	local srv=$!
-	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" "$lb" 5555 "$rs" $port "$cip" 40000 "$vip" 80
-	wait $srv
+	uoa_exchange "$tmp/$1" "$2" "$3" $((9000 + RANDOM % 1000)) "$4" "$5"
 }
 
 # answer NAME METHOD: what the server printed for METHOD.
@@ -65,13 +59,7 @@ case_66() {
 
 # A datagram without the option: no record, every look-up says ENOENT.
 no_option() {
-	local port=9999
-	rm -f "$tmp/ready"
-	ip netns exec rs python3 "$TOOLS/uoa_server.py" $RS4 $port --ready "$tmp/ready" >"$tmp/none" &
-	local srv=$!
-	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5556 $RS4 $port $CIP4 1 $VIP4 2 --no-option
-	wait $srv
+	uoa_exchange "$tmp/none" $LB4 $RS4 9999 $CIP4 $VIP4 --no-option
 	expect_answers none v1 ENOENT v1_any ENOENT v0_58 ENOENT v0_56 ENOENT v0_18 ENOENT
 }
 

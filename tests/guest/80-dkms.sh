@@ -29,13 +29,7 @@ modprobe_loads() {
 }
 
 works_on_the_real_path() {
-	local port=9400
-	rm -f "$tmp/ready"
-	ip netns exec rs python3 "$TOOLS/uoa_server.py" $RS4 $port --ready "$tmp/ready" >"$tmp/out" &
-	local srv=$!
-	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5555 $RS4 $port $CIP4 40000 $VIP4 80
-	wait $srv
+	uoa_exchange "$tmp/out" $LB4 $RS4 9400 $CIP4 $VIP4
 	grep -qx "v1 $CIP4 40000 $VIP4 80" "$tmp/out" || fail "server said: $(cat "$tmp/out")"
 	expect_eq records_new "$(proc_stat rs records_new)" 1
 }

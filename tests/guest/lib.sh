@@ -139,6 +139,20 @@ wait_for() {
 	fail "timed out waiting for $1"
 }
 
+# uoa_exchange OUT LB RS PORT CIP VIP [uoa_send.py option...]: tests/tools/uoa_server.py
+# on RS:PORT in namespace rs looks up one datagram that namespace lb sends from LB:5555
+# carrying CIP:40000 and VIP:80; what the server printed goes to OUT.
+uoa_exchange() {
+	local out=$1 lb=$2 rs=$3 port=$4 cip=$5 vip=$6
+	shift 6
+	rm -f "$out.ready"
+	ip netns exec rs python3 "$TOOLS/uoa_server.py" "$rs" "$port" --ready "$out.ready" >"$out" &
+	local srv=$!
+	wait_for "$out.ready"
+	ip netns exec lb python3 "$TOOLS/uoa_send.py" "$lb" 5555 "$rs" "$port" "$cip" 40000 "$vip" 80 "$@"
+	wait $srv
+}
+
 # proc_stat NS NAME: a counter from /proc/net/toa_uoa in namespace NS.
 proc_stat() {
 	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/toa_uoa

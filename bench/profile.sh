@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Where the packet path's time goes: perf (cpu-clock sampling, call graphs) in the guest,
+# under instruction counting, while one CPU sends a UDP flood from namespace lb to rs with
+# toa_uoa loaded. Prints the functions by inclusive share, toa_uoa's and netfilter's first.
+#
+#   bench/profile.sh [fixed|vary|none]     option on every packet, one tuple (default);
+#                                          a new tuple per packet; no option
+set -euo pipefail
+BENCH=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$BENCH")
+MODE=${1:-fixed}
+
+if [ -z "${TOA_UOA_IN_VM:-}" ]; then
+	cd "$TOP"
+	make -s >/dev/null
+	out=$(mktemp -d)
+	trap 'rm -rf "$out"' EXIT
+	VM_OUT_COPY=$out scripts/vm.sh run --icount 2 --timeout 1200 -- "$BENCH/profile.sh" "$MODE"
+	cat "$out/report.txt"
+	exit 0
+fi
+
+LG=/tmp/loadgen
+gcc -O2 -o $LG "$BENCH/loadgen.c"
+ip netns add lb
+ip netns add rs
+ip -n lb link set lo up
+ip -n rs link set lo up
+ip link add veth-lb netns lb type veth peer name veth-rs netns rs
+ip -n lb addr add 10.0.0.1/24 dev veth-lb
+ip -n rs addr add 10.0.0.2/24 dev veth-rs
+ip -n lb link set veth-lb up
+ip -n rs link set veth-rs up
+ip -n rs route add 10.1.0.0/16 dev veth-rs
+for ns in lb rs; do
+	ip netns exec $ns sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 >$f; done'
+done
+insmod "$TOP/toa_uoa.ko" max_records=1048576 idle_timeout=3600
+ip netns exec rs $LG udp-sink 9001 >/dev/null &
+sleep 1
+ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 1 "$MODE" >/dev/null # warm-up
+perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
+	ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 3 "$MODE" >/tmp/send 2>/dev/null || true
+{
+	echo "mode=$MODE $(cat /tmp/send)"
+	perf report -i /tmp/perf.data --children --sort sym --stdio -g none 2>/dev/null |
+		grep -v '^#' | grep -v '^$' >/tmp/all || true
+	grep -E 'toa_uoa|hand_to_rust|hook_ipv|nf_hook_slow' /tmp/all || true
+	echo "--- all, by inclusive share"
+	head -n 40 /tmp/all
+} >"$VM_OUT/report.txt"
