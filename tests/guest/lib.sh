@@ -66,14 +66,16 @@ unload_module() {
 	! module_loaded || rmmod toa_uoa
 }
 
-# rmmod_busy_retry: rmmod toa_uoa, retried while the kernel says "in use": a getsockopt
+# rmmod_busy_retry: rmmod toa_uoa, retried while it is refused as busy: a getsockopt
 # look-up in flight on another CPU holds a reference for its duration (nf_sockopt), so an
-# unload under look-up load can be refused for a moment. Says how many retries it took.
+# unload under look-up load can be refused for a moment ("in use" when kmod sees the
+# reference count, EAGAIN "Resource temporarily unavailable" when the kernel does). Says
+# how many retries it took.
 rmmod_busy_retry() {
 	local i out
 	for i in $(seq 0 50); do
 		out=$(rmmod toa_uoa 2>&1) && { [ "$i" = 0 ] || echo "rmmod: $i retries (in use)" >&2; return 0; }
-		case $out in *"in use"*) sleep 0.1 ;; *) echo "$out" >&2; return 1 ;; esac
+		case $out in *"in use"* | *"temporarily unavailable"*) sleep 0.1 ;; *) echo "$out" >&2; return 1 ;; esac
 	done
 	echo "rmmod: still in use after $i retries" >&2
 	return 1
