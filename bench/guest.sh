@@ -119,8 +119,8 @@ udp_snmp() {
 }
 
 # udp_run MODE PORT ROUND [record]: the sender floods for SECS into a socket that never
-# reads (udp-sink). On one vCPU the whole receive path (veth, IP, the LOCAL_IN hook, UDP,
-# the socket queue) runs in the sender's context, so the sender's rate is the path's
+# reads (udp-sink). The whole receive path (veth, IP, the LOCAL_IN hook, UDP, the socket
+# queue) runs in the sender's softirq on its CPU, so the sender's rate is the path's
 # rate; the kernel's own UDP counters say how many datagrams reached UDP (pps).
 udp_run() {
 	local mode=$1 port=$2 r=$3 metric=udp_plain a b
