@@ -56,7 +56,9 @@ build_module_copy() {
 	local kdir=$1 mod=$2
 	mkdir -p "$mod"
 	rm -rf "$mod/src" "$mod/kmod"
-	(cd "$TOP" && cp -r Kbuild Makefile option_codec.rs src "$mod/" && cp -r tests/kmod "$mod/kmod")
+	mkdir -p "$mod/kmod"
+	# Sources only: the checkout's tests/kmod may hold objects built for the other kernel.
+	(cd "$TOP" && cp -r Kbuild Makefile option_codec.rs src "$mod/" && cp tests/kmod/Kbuild tests/kmod/*.c "$mod/kmod/")
 	make -C "$mod" KDIR="$kdir" >"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "module build failed"; }
 	make -C "$kdir" M="$mod/kmod" LLVM=1 >>"$mod/build.log" 2>&1 ||
 		{ cat "$mod/build.log"; die "test module build failed"; }
