@@ -49,6 +49,12 @@ kernel_build_dir() {
 	echo "$CACHE/kernel-$(kernel_pkg_version)-$(kernel_key "$@")"
 }
 
+# Where this checkout's module build for the debug kernel goes: one per checkout, so that
+# two checkouts (a CI clone next to a working tree) never rebuild under each other's feet.
+debug_module_dir() {
+	echo "$CACHE/module-debug-$(printf %s "$TOP" | sha256sum | cut -c1-8)"
+}
+
 # build_module_copy KDIR DIR: toa_uoa.ko and the test-only module (tests/kmod) built for
 # the kernel in KDIR from a copy of the sources in DIR, so the checkout's own build (for
 # the default kernel) is left alone. Used for the debug kernel.

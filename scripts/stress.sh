@@ -21,9 +21,10 @@ done
 scripts/setup.sh --variant "$variant"
 kdir=$(scripts/setup.sh --variant "$variant" --print-kdir)
 if [ $variant = debug ]; then
-	step "module build for the debug kernel ($CACHE/module-debug)"
-	build_module_copy "$kdir" "$CACHE/module-debug"
-	export TOA_UOA_KO=$CACHE/module-debug/toa_uoa.ko
+	mod=$(debug_module_dir)
+	step "module build for the debug kernel ($mod)"
+	build_module_copy "$kdir" "$mod"
+	export TOA_UOA_KO=$mod/toa_uoa.ko
 else
 	scripts/build.sh
 fi

@@ -12,7 +12,7 @@ step "set-up (debug kernel variant; first time: about 15 minutes)"
 scripts/setup.sh --variant debug
 kdir=$(scripts/setup.sh --variant debug --print-kdir)
 
-mod=$CACHE/module-debug
+mod=$(debug_module_dir)
 step "module build for the debug kernel ($mod)"
 build_module_copy "$kdir" "$mod"
 
