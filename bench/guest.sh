@@ -69,20 +69,8 @@ info module_sha256 "$(sha256sum "$KO" | cut -c1-16)"
 [ -z "${BENCH_CLOCK:-}" ] || info clock "$BENCH_CLOCK"
 
 # ---- two namespaces over veth: lb 10.0.0.1 (sender, CPU 0) -> rs 10.0.0.2 (CPU 1) ----
-ip netns add lb
-ip netns add rs
-ip -n lb link set lo up
-ip -n rs link set lo up
-ip link add veth-lb netns lb type veth peer name veth-rs netns rs
-ip -n lb addr add 10.0.0.1/24 dev veth-lb
-ip -n rs addr add $RS/24 dev veth-rs
-ip -n lb link set veth-lb up
-ip -n rs link set veth-rs up
-# The per-packet tuples come from 10.1.0.0/16 (raw packets: no address needed on lb).
-ip -n rs route add 10.1.0.0/16 dev veth-rs
-for ns in lb rs; do
-	ip netns exec $ns sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 >$f; done'
-done
+. "$BENCH/netns.sh"
+bench_pair
 NPROC=$(nproc)
 TX_CPU=0 RX_CPU=$((NPROC > 1 ? 1 : 0))
 inlb() { ip netns exec lb taskset -c $TX_CPU "$@"; }

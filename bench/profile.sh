@@ -22,19 +22,8 @@ fi
 
 LG=/tmp/loadgen
 gcc -O2 -o $LG "$BENCH/loadgen.c"
-ip netns add lb
-ip netns add rs
-ip -n lb link set lo up
-ip -n rs link set lo up
-ip link add veth-lb netns lb type veth peer name veth-rs netns rs
-ip -n lb addr add 10.0.0.1/24 dev veth-lb
-ip -n rs addr add 10.0.0.2/24 dev veth-rs
-ip -n lb link set veth-lb up
-ip -n rs link set veth-rs up
-ip -n rs route add 10.1.0.0/16 dev veth-rs
-for ns in lb rs; do
-	ip netns exec $ns sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 >$f; done'
-done
+. "$BENCH/netns.sh"
+bench_pair
 insmod "$TOP/toa_uoa.ko" max_records=1048576 idle_timeout=3600
 ip netns exec rs $LG udp-sink 9001 >/dev/null &
 sleep 1
