@@ -166,10 +166,10 @@ cmd_run() {
 	# leave the guest with one CPU whatever -smp says.
 	local topology="$smp,sockets=$smp,cores=1,threads=1"
 	# One host thread runs the vCPUs in turn (they still interleave at every translated
-	# block, so the guest is really SMP): with one host thread per vCPU (thread=multi),
-	# QEMU 7.2 let a vCPU execute a stale int3 while another patched a static branch
-	# (text_poke_bp, e.g. nf_register_net_hook flipping nf_hooks_needed), an "Oops: int3"
-	# in ip_local_deliver seen in the stress run. --tcg-threads multi brings that back.
+	# block, so the guest is really SMP). With one host thread per vCPU (thread=multi) the
+	# stress run once died of an "Oops: int3" in ip_local_deliver while the module's load
+	# flipped a static branch there (text_poke_bp): most likely QEMU 7.2's handling of code
+	# one vCPU patches while another runs it. --tcg-threads multi brings that mode back.
 	local accel_args=(-accel "tcg,thread=$tcg_threads" -cpu max)
 	[ "$accel" = kvm ] && accel_args=(-accel kvm -cpu host)
 	# Instruction counting: the guest's clock advances 2^SHIFT ns per instruction executed,
