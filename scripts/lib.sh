@@ -55,17 +55,111 @@ debug_module_dir() {
 	echo "$CACHE/module-debug-$(printf %s "$TOP" | sha256sum | cut -c1-8)"
 }
 
-# build_module_copy KDIR DIR: toa_uoa.ko and the test-only module (tests/kmod) built for
-# the kernel in KDIR from a copy of the sources in DIR, so the checkout's own build (for
-# the default kernel) is left alone. Used for the debug kernel.
+# build_module_copy KDIR DIR [RUNNER...]: toa_uoa.ko and the test-only modules (tests/kmod)
+# built for the kernel in KDIR from a copy of the sources in DIR, so the checkout's own build
+# (for the test kernel) is left alone. RUNNER, if given, runs the make commands (the Debian
+# kernel's are run in its build root). Extra make variables: $MODULE_MAKE_ARGS (an array).
 build_module_copy() {
 	local kdir=$1 mod=$2
+	shift 2
+	local llvm=()
+	grep -qs '^CONFIG_CC_IS_CLANG=y' "${KDIR_HOST:-$kdir}/.config" && llvm=(LLVM=1)
 	mkdir -p "$mod"
 	rm -rf "$mod/src" "$mod/kmod"
 	mkdir -p "$mod/kmod"
 	# Sources only: the checkout's tests/kmod may hold objects built for the other kernel.
 	(cd "$TOP" && cp -r Kbuild Makefile option_codec.rs src "$mod/" && cp tests/kmod/Kbuild tests/kmod/*.c "$mod/kmod/")
-	make -C "$mod" KDIR="$kdir" >"$mod/build.log" 2>&1 || { cat "$mod/build.log"; die "module build failed"; }
-	make -C "$kdir" M="$mod/kmod" LLVM=1 >>"$mod/build.log" 2>&1 ||
+	"$@" make -C "$mod" KDIR="$kdir" "${MODULE_MAKE_ARGS[@]}" >"$mod/build.log" 2>&1 ||
+		{ cat "$mod/build.log"; die "module build failed"; }
+	"$@" make -C "$kdir" M="$mod/kmod" "${llvm[@]}" "${KMOD_MAKE_ARGS[@]}" >>"$mod/build.log" 2>&1 ||
 		{ cat "$mod/build.log"; die "test module build failed"; }
+}
+MODULE_MAKE_ARGS=()
+KMOD_MAKE_ARGS=()
+
+# --- The second target: Debian's own Rust-enabled kernel -------------------------------------
+# Debian 13 (trixie) backports ships a kernel series built with CONFIG_RUST=y. The series is
+# named here and nowhere else; the newest version of it in the archive is taken at set-up
+# (TOA_UOA_DEBIAN_KVER pins one, e.g. 7.3.4+deb13-amd64) and keys the cache, so a point
+# release of Debian's kernel is picked up by the next set-up, never mixed with the old one.
+DEBIAN_KERNEL=debian-7.3
+DEBIAN_SERIES=7.3
+DEBIAN_SUITE=trixie
+DEBIAN_FLAVOUR=amd64
+DEBIAN_DIR=$CACHE/$DEBIAN_KERNEL
+# The trixie build root: Debian 13's own rustc/bindgen/gcc, which built that kernel.
+DEBIAN_ROOT=$DEBIAN_DIR/root
+
+# kernel_arg NAME: checks a --kernel argument ("test", the default, or debian-7.3).
+kernel_arg() {
+	case $1 in
+	test | "$DEBIAN_KERNEL") echo "$1" ;;
+	*) die "unknown kernel '$1' (known: test, $DEBIAN_KERNEL)" ;;
+	esac
+}
+
+# The Debian kernel version set-up prepared last (e.g. 7.3.4+deb13-amd64), or nothing.
+debian_kver() {
+	cat "$DEBIAN_DIR/current" 2>/dev/null || true
+}
+
+# Where set-up leaves one Debian kernel version's pieces on the host: the image and
+# modules packages unpacked (lib/modules/KVER, with Debian's vmlinuz in it), and "done".
+debian_kver_dir() {
+	echo "$DEBIAN_DIR/$1"
+}
+
+# debian_vmlinuz KVER: Debian's kernel binary, from its linux-binary package.
+debian_vmlinuz() {
+	echo "$DEBIAN_DIR/$1/lib/modules/$1/vmlinuz"
+}
+
+# The prepared kernel tree for KVER as the build root sees it, and as the host sees it.
+debian_tree() {
+	echo "/usr/src/toa_uoa-linux-$1"
+}
+
+# debian_mirror: the Debian mirror this machine's own apt sources use (deb822 .sources or
+# one-line sources.list), overridable with TOA_UOA_DEBIAN_MIRROR. Never a host written here.
+debian_mirror() {
+	if [ -n "${TOA_UOA_DEBIAN_MIRROR:-}" ]; then
+		echo "$TOA_UOA_DEBIAN_MIRROR"
+		return
+	fi
+	local f uri
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		# The first URI of a "deb" stanza that is not the security archive.
+		uri=$(awk '
+			function flush() { if (deb && !sec && u != "" && !found) { print u; found = 1 } deb = sec = 0; u = "" }
+			/^[ \t]*$/ { flush(); next }
+			/^Types:/ && / deb( |$)/ { deb = 1 }
+			/^Suites:/ && /-security/ { sec = 1 }
+			/^URIs:/ { u = $2 }
+			END { flush() }' "$f")
+		[ -z "$uri" ] || { echo "${uri%/}"; return; }
+	done
+	uri=$(cat /etc/apt/sources.list 2>/dev/null | awk '$1 == "deb" && $0 !~ /-security/ {
+		for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { print $i; exit } }')
+	[ -n "$uri" ] || die "no Debian mirror in this machine's apt sources (set TOA_UOA_DEBIAN_MIRROR)"
+	echo "${uri%/}"
+}
+
+# debian_chroot CMD...: CMD as root in the trixie build root, with /proc, /dev, a fresh
+# /tmp and this checkout (at its own path) mounted; the mounts live in a private mount
+# namespace, so they go away with the command, however it ends.
+debian_chroot() {
+	[ -x "$DEBIAN_ROOT/usr/bin/apt-get" ] || die "no Debian build root at $DEBIAN_ROOT: run scripts/setup.sh --kernel $DEBIAN_KERNEL"
+	unshare --mount --propagation private -- /bin/bash -c '
+		set -e
+		r=$1 top=$2
+		shift 2
+		mount -t proc proc "$r/proc"
+		mount --rbind /dev "$r/dev"
+		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+		mkdir -p "$r$top"
+		mount --bind "$top" "$r$top"
+		exec chroot "$r" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+	' debian_chroot "$DEBIAN_ROOT" "$TOP" "$@"
 }

@@ -6,15 +6,21 @@
 #   scripts/setup.sh                 set up, build the test kernel if not cached
 #   scripts/setup.sh --print-kdir    print the test kernel's build directory (no work)
 #   scripts/setup.sh --variant debug set up the debug kernel (kernel/debug.config on top)
+#   scripts/setup.sh --kernel debian-7.3 [--print-kdir]
+#                                    set up the second target, Debian's own kernel
+#                                    (scripts/setup-debian.sh: trixie build root, prepared
+#                                    tree, Debian's image and modules), after the packages
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 VARIANT=default
 PRINT_KDIR=0
+KERNEL=test
 while [ $# -gt 0 ]; do
 	case $1 in
 	--print-kdir) PRINT_KDIR=1 ;;
 	--variant) VARIANT=$2; shift ;;
+	--kernel) KERNEL=$(kernel_arg "$2"); shift ;;
 	*) die "setup.sh: unknown argument '$1'" ;;
 	esac
 	shift
@@ -26,6 +32,9 @@ if [ "$VARIANT" != default ]; then
 	EXTRA_FRAGMENTS=("$TOP/kernel/$VARIANT.config")
 fi
 
+if [ "$KERNEL" = "$DEBIAN_KERNEL" ] && [ "$PRINT_KDIR" = 1 ]; then
+	exec "$TOP/scripts/setup-debian.sh" --print-kdir
+fi
 if [ "$PRINT_KDIR" = 1 ]; then
 	[ -n "$(kernel_pkg_version)" ] || die "linux-source-6.12 is not installed: run scripts/setup.sh"
 	echo "$(kernel_build_dir "$VARIANT" "${EXTRA_FRAGMENTS[@]}")/build"
@@ -38,6 +47,7 @@ PACKAGES=(
 	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make
 	qemu-system-x86 busybox-static linux-source-6.12
 	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump
+	debootstrap zstd xz-utils
 )
 # Installed without their recommendations: dkms recommends the headers of Debian's own
 # kernel, which nothing here builds against.
@@ -135,6 +145,10 @@ flock 9
 install_packages -- "${PACKAGES[@]}"
 install_packages --no-install-recommends -- "${PACKAGES_NO_RECOMMENDS[@]}"
 install_bindgen
+if [ "$KERNEL" = "$DEBIAN_KERNEL" ]; then
+	exec 9>&-
+	exec "$TOP/scripts/setup-debian.sh"
+fi
 # One build per variant at a time; other variants (and the packages' users) need not wait.
 exec 9>&-
 exec 8>"$CACHE/.build-$VARIANT.lock"

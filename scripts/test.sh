@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # All of toa_uoa's tests, from a fresh machine: set up (once; cached), build the module
-# warning-free, run the host tests of the user-space workspace, then boot the test kernel
-# and run the guest suite (KTAP). Exit status 0 only if everything passed.
+# warning-free for both kernels, run the host tests of the user-space workspace, then run the
+# guest suite (KTAP) on the project's 6.12 test kernel and on Debian's own 7.3 kernel.
+# Exit status 0 only if everything passed.
 #   KTEST_FILTER=regex  run only the guest tests whose file name matches
+#   KERNELS="test debian-7.3"  the kernels to run the guest suite on (default: both)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
 
-step "set-up"
+KERNELS=${KERNELS:-test $DEBIAN_KERNEL}
+for k in $KERNELS; do kernel_arg "$k" >/dev/null; done
+step "set-up: test kernel"
 scripts/setup.sh
-step "module build"
+step "module build: test kernel"
 scripts/build.sh
+if [[ " $KERNELS " == *" $DEBIAN_KERNEL "* ]]; then
+	step "set-up: Debian's kernel ($DEBIAN_KERNEL)"
+	scripts/setup.sh --kernel "$DEBIAN_KERNEL"
+	step "module build: Debian's kernel"
+	scripts/build.sh --kernel "$DEBIAN_KERNEL"
+fi
 
 host_rc=0
 if [ -f userspace/Cargo.toml ]; then
@@ -29,17 +39,32 @@ if [ -f userspace/Cargo.toml ]; then
 	fi
 fi
 
-step "DKMS install of the module (private trees under $CACHE/dkms; loaded by guest test 80)"
-if TOA_UOA_DKMS_ROOT=$(scripts/dkms-install.sh | tail -n 1); then
-	export TOA_UOA_DKMS_ROOT
-else
-	host_rc=1
-fi
+# guest_suite KERNEL: DKMS install for KERNEL, then the guest suite on it.
+guest_suite() {
+	local kernel=$1 root dmesg=$CACHE/last-guest-dmesg-$1.log rc=0
+	local args=(--kernel "$kernel") env=()
+	if [ "$kernel" = "$DEBIAN_KERNEL" ]; then
+		local out=$TOP/build/$DEBIAN_KERNEL
+		env=(TOA_UOA_KO="$out/toa_uoa.ko" TOA_UOA_SQUATTER="$out/kmod/uoa_squatter.ko")
+	fi
+	step "DKMS install of the module for the $kernel kernel (private trees; loaded by guest test 80)"
+	if root=$(scripts/dkms-install.sh "${args[@]}" | tail -n 1); then
+		env+=(TOA_UOA_DKMS_ROOT="$root")
+	else
+		rc=1
+	fi
+	step "guest suite on the $kernel kernel (QEMU, $(scripts/vm.sh accel "${args[@]}"))"
+	local vm_rc=0
+	env "${env[@]}" scripts/vm.sh run "${args[@]}" --dmesg "$dmesg" -- tests/guest/run.sh || vm_rc=$?
+	[ $vm_rc -ne 125 ] || echo "toa_uoa: guest did not finish; its kernel log: $dmesg" >&2
+	[ $vm_rc -eq 0 ] && return $rc
+	return $vm_rc
+}
 
-step "guest suite (QEMU, $(scripts/vm.sh accel))"
 guest_rc=0
-scripts/vm.sh run --dmesg "$CACHE/last-guest-dmesg.log" -- tests/guest/run.sh || guest_rc=$?
-[ $guest_rc -ne 125 ] || echo "toa_uoa: guest did not finish; its kernel log: $CACHE/last-guest-dmesg.log" >&2
+for k in $KERNELS; do
+	guest_suite "$k" || guest_rc=1
+done
 
 # The debug kernel (KASAN, lockdep, UBSAN, kmemleak...) runs part of the suite here when it is
 # already in the cache: building it cold (15-20 minutes) plus its whole suite (about an hour

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Run a command in a QEMU guest booted on the project's test kernel. The guest sees the
+# Run a command in a QEMU guest booted on the project's test kernel, or on Debian's own
+# kernel binary (--kernel debian-7.3, as set up by scripts/setup.sh --kernel debian-7.3,
+# its drivers loaded from Debian's modules package as it is). The guest sees the
 # host's whole file system read-only at the same paths (so host programs such as python3,
 # socat, curl and the freshly built toa_uoa.ko are there), with tmpfs on /tmp, /run and
 # /var/tmp, and runs the command as root in the caller's working directory.
 #
-#   scripts/vm.sh run [options] -- CMD [ARG...]
+#   scripts/vm.sh [--kernel NAME] run [options] -- CMD [ARG...]
+#     --kernel NAME    test (default) or debian-7.3
 #     --kdir DIR       kernel build tree (default: scripts/setup.sh --print-kdir)
 #     --timeout SECS   kill the guest after SECS (default 1800)
 #     --mem SIZE       guest memory (default 2G)
@@ -13,7 +16,7 @@
 #     --accel kvm|tcg  skip detection
 #     --icount SHIFT   TCG with instruction counting: guest time = 2^SHIFT ns per instruction
 #     --tcg-threads single|multi  one host thread for all vCPUs (default), or one each
-#   scripts/vm.sh accel     print the accelerator that works here (kvm or tcg)
+#   scripts/vm.sh accel [--kernel NAME]  print the accelerator that works here (kvm or tcg)
 #
 # The exit status is the command's. $VM_OUT (a directory) is writable from the guest and
 # the host sees what lands there: the guest side sets VM_OUT to the same path.
@@ -24,7 +27,7 @@ QEMU=qemu-system-x86_64
 BUSYBOX=/bin/busybox
 
 usage() {
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -38,6 +41,11 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# A distribution kernel has the drivers for the host's file system as modules: the
+# initramfs carries those (uncompressed), listed in load order.
+if [ -f /boot-modules ]; then
+	while read -r m; do insmod "$m" || { echo "vm-init: insmod $m failed"; reboot -f; }; done </boot-modules
+fi
 xchg=$(sed -n 's/.*toa_uoa.xchg=\([^ ]*\).*/\1/p' /proc/cmdline)
 R=/newroot
 mkdir -p $R
@@ -62,10 +70,18 @@ mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts
 mount -t tmpfs tmpfs $R/dev/shm
 mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null || true
+# The kernel's module requests (veth, nf_tables...) run /sbin/modprobe in this initramfs,
+# which hands them to the host's modprobe on the unpacked modules tree (toa_uoa.moddir).
+moddir=$(sed -n 's/.*toa_uoa.moddir=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$moddir" ]; then
+	mkdir -p /sbin
+	printf '#!/bin/busybox sh\nexec /bin/busybox chroot %s /sbin/modprobe -d %s "$@"\n' "$R" "$moddir" >/sbin/modprobe
+	chmod +x /sbin/modprobe
+fi
 mkdir -p "$R$xchg"
 mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=512000 xchg "$R$xchg" ||
 	fail "cannot mount the exchange directory"
-chroot $R /bin/bash -c "ip link set lo up 2>/dev/null; . '$xchg/env'; cd \"\$VM_CWD\" 2>/dev/null || cd /; exec /bin/bash '$xchg/cmd'"
+chroot $R /bin/bash -c "ip link set lo up 2>/dev/null; . '$xchg/env'; export TOA_UOA_MODDIR='$moddir'; cd \"\$VM_CWD\" 2>/dev/null || cd /; exec /bin/bash '$xchg/cmd'"
 echo $? >"$R$xchg/status"
 chroot $R /bin/dmesg >"$R$xchg/dmesg" 2>/dev/null || dmesg >"$R$xchg/dmesg"
 sync
@@ -75,10 +91,13 @@ INIT
 	chmod +x "$1"
 }
 
-# The initramfs depends only on busybox and this script: build it once per content.
+# The initramfs depends only on busybox, this script and (for a distribution kernel) the
+# boot modules: built once per content.
+#   initramfs [MODDIR KVER]  MODDIR holds lib/modules/KVER (Debian's, unpacked, depmod'ed)
 initramfs() {
-	local key img tmp
-	key=$( { sha256sum "$BUSYBOX"; sed -n '/^write_init/,/^}/p' "$0"; } | sha256sum | cut -c1-12)
+	local moddir=${1:-} kver=${2:-} key img tmp
+	key=$( { sha256sum "$BUSYBOX"; sed -n '/^write_init/,/^}/p' "$0"; echo "$moddir $kver ${BOOT_MODULES[*]}"; } |
+		sha256sum | cut -c1-12)
 	img=$CACHE/initramfs-$key.cpio.gz
 	if [ ! -f "$img" ]; then
 		[ -x "$BUSYBOX" ] || die "no $BUSYBOX: run scripts/setup.sh (package busybox-static)"
@@ -86,6 +105,7 @@ initramfs() {
 		mkdir -p "$tmp"/{bin,dev,proc,sys,newroot}
 		cp "$BUSYBOX" "$tmp/bin/busybox"
 		write_init "$tmp/init"
+		[ -z "$moddir" ] || boot_modules "$moddir" "$kver" "$tmp"
 		(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$img.tmp"
 		mv "$img.tmp" "$img"
 		rm -rf "$tmp"
@@ -93,15 +113,44 @@ initramfs() {
 	echo "$img"
 }
 
+# What a Debian kernel must load to reach the host's file system: 9p over virtio (its
+# virtio PCI transport is built in).
+BOOT_MODULES=(9pnet_virtio 9p)
+
+# boot_modules MODDIR KVER DIR: BOOT_MODULES and their dependencies, in load order
+# (modprobe's own resolution), decompressed into DIR/lib/boot, listed in DIR/boot-modules.
+boot_modules() {
+	local moddir=$1 kver=$2 dir=$3 line ko name
+	mkdir -p "$dir/lib/boot"
+	: >"$dir/boot-modules"
+	while read -r line; do
+		case $line in
+		insmod\ *) ko=${line#insmod }; ko=${ko%% *} ;;
+		*) continue ;; # builtin
+		esac
+		name=$(basename "$ko")
+		name=${name%.xz}
+		name=${name%.zst}
+		grep -qx "/lib/boot/$name" "$dir/boot-modules" && continue
+		case $ko in
+		*.xz) xz -dc "$ko" >"$dir/lib/boot/$name" ;;
+		*.zst) zstd -qdc "$ko" >"$dir/lib/boot/$name" ;;
+		*) cp "$ko" "$dir/lib/boot/$name" ;;
+		esac
+		echo "/lib/boot/$name" >>"$dir/boot-modules"
+	done < <(modprobe -d "$moddir" -S "$kver" --show-depends -a "${BOOT_MODULES[@]}" ||
+		die "modprobe cannot resolve ${BOOT_MODULES[*]} in $moddir")
+}
+
 # A KVM guest hangs on some machines of this kind even though /dev/kvm exists: prove it
 # boots a guest end to end before using it; remember the verdict per kernel and qemu.
 detect_accel() {
-	local kdir=$1 verdict
-	verdict=$CACHE/accel-$(echo "$kdir $($QEMU --version | head -1)" | sha256sum | cut -c1-12)
+	local verdict
+	verdict=$CACHE/accel-$(echo "$* $($QEMU --version | head -1)" | sha256sum | cut -c1-12)
 	if [ ! -f "$verdict" ]; then
 		local accel=tcg
 		if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-			if TOA_UOA_VM_NESTED=1 timeout 60 "$0" run --kdir "$kdir" --accel kvm --timeout 40 -- true \
+			if TOA_UOA_VM_NESTED=1 timeout 60 "$0" run "$@" --accel kvm --timeout 40 -- true \
 				>/dev/null 2>&1; then
 				accel=kvm
 			fi
@@ -112,11 +161,12 @@ detect_accel() {
 }
 
 cmd_run() {
-	local kdir="" timeout=1800 mem=2G smp dmesg_out="" accel="" icount="" tcg_threads=single
+	local kernel=test kdir="" timeout=1800 mem=2G smp dmesg_out="" accel="" icount="" tcg_threads=single
 	smp=$(nproc)
 	[ "$smp" -le 4 ] || smp=4
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--kernel) kernel=$(kernel_arg "$2"); shift ;;
 		--kdir) kdir=$2; shift ;;
 		--timeout) timeout=$2; shift ;;
 		--mem) mem=$2; shift ;;
@@ -131,18 +181,30 @@ cmd_run() {
 		shift
 	done
 	[ $# -gt 0 ] || usage
-	[ -n "$kdir" ] || kdir=$("$TOP/scripts/setup.sh" --print-kdir)
 	# The project must be visible in the guest even if it lives in a directory the guest
 	# covers with tmpfs.
 	local keep=""
 	case $TOP in /tmp/* | /run/* | /var/tmp/*) keep=$TOP ;; esac
-	local bz=$kdir/arch/x86/boot/bzImage
-	[ -f "$bz" ] || die "no test kernel at $bz: run scripts/setup.sh"
 	command -v $QEMU >/dev/null || die "$QEMU not found: run scripts/setup.sh"
-	[ -n "$accel" ] || accel=$(detect_accel "$kdir")
+	local bz moddir="" kver="" kargs
+	if [ "$kernel" = "$DEBIAN_KERNEL" ]; then
+		# Debian's own kernel binary and modules, as the packages ship them.
+		kver=$(debian_kver)
+		moddir=$(debian_kver_dir "$kver")
+		[ -n "$kver" ] && [ -f "$moddir/done" ] ||
+			die "the $DEBIAN_KERNEL kernel is not set up: run scripts/setup.sh --kernel $DEBIAN_KERNEL"
+		bz=$(debian_vmlinuz "$kver")
+		kargs=(--kernel "$kernel")
+	else
+		[ -n "$kdir" ] || kdir=$("$TOP/scripts/setup.sh" --print-kdir)
+		bz=$kdir/arch/x86/boot/bzImage
+		[ -f "$bz" ] || die "no test kernel at $bz: run scripts/setup.sh"
+		kargs=(--kdir "$kdir")
+	fi
+	[ -n "$accel" ] || accel=$(detect_accel "${kargs[@]}")
 
 	local img xchg
-	img=$(initramfs)
+	img=$(initramfs $moddir $kver)
 	xchg=$(mktemp -d "${TMPDIR:-/tmp}/toa_uoa-vm.XXXXXX")
 	# shellcheck disable=SC2064
 	trap "rm -rf '$xchg'" EXIT
@@ -180,7 +242,7 @@ cmd_run() {
 	timeout --foreground -k 10 "$timeout" $QEMU "${accel_args[@]}" -smp "$topology" -m "$mem" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "$bz" -initrd "$img" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg${keep:+ toa_uoa.keep=$keep}" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 toa_uoa.xchg=$xchg${keep:+ toa_uoa.keep=$keep}${moddir:+ toa_uoa.moddir=$moddir}" \
 		-virtfs "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap" \
 		-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none" \
 		</dev/null | sed -u -e 's/\r//g; s/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' \
@@ -194,8 +256,22 @@ cmd_run() {
 	return "$(cat "$xchg/status")"
 }
 
+# --kernel may also come before the subcommand: scripts/vm.sh --kernel debian-7.3 run -- CMD
+global=()
+if [ "${1:-}" = --kernel ]; then
+	global=(--kernel "$(kernel_arg "${2:-}")")
+	shift 2
+fi
 case ${1:-} in
-run) shift; cmd_run "$@" ;;
-accel) detect_accel "$("$TOP/scripts/setup.sh" --print-kdir)" ;;
+run) shift; cmd_run "${global[@]}" "$@" ;;
+accel)
+	shift
+	[ "${1:-}" != --kernel ] || global=(--kernel "$(kernel_arg "${2:-}")")
+	if [ ${#global[@]} -gt 0 ]; then
+		detect_accel "${global[@]}"
+	else
+		detect_accel --kdir "$("$TOP/scripts/setup.sh" --print-kdir)"
+	fi
+	;;
 *) usage ;;
 esac

@@ -52,7 +52,7 @@ struct toa_uoa_tuple {
 /* Module parameters (module_param in helpers.c, validated there). */
 unsigned int toa_uoa_param_max_records(void);
 unsigned int toa_uoa_param_idle_timeout(void);
-const char *toa_uoa_param_trusted_sources(void);
+const u8 *toa_uoa_param_trusted_sources(size_t *len);
 
 /* Registration of everything the kernel calls back, undone in reverse order. */
 int toa_uoa_pernet_register(unsigned int ncounters);

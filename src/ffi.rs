@@ -55,10 +55,12 @@ pub(crate) fn params() -> Params {
 
 /// The `trusted_sources` parameter's bytes (without the NUL).
 pub(crate) fn trusted_sources() -> &'static [u8] {
-    // SAFETY: the helper returns a NUL-terminated string that module_param keeps for the
+    let mut len = 0usize;
+    // SAFETY: the helper only reads the parameter's pointer and writes its length to `len`.
+    let ptr = unsafe { bindings::toa_uoa_param_trusted_sources(&mut len) };
+    // SAFETY: `ptr` points to `len` bytes of a string that module_param keeps for the
     // module's lifetime and that cannot change (the parameter is read-only after load).
-    let s = unsafe { core::ffi::CStr::from_ptr(bindings::toa_uoa_param_trusted_sources()) };
-    s.to_bytes()
+    unsafe { core::slice::from_raw_parts(ptr, len) }
 }
 
 /// The current time in jiffies (64-bit: never wraps in practice).

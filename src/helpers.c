@@ -33,6 +33,7 @@
 #include <net/tcp.h>
 
 #include "ffi.h"
+#include "kcompat.h"
 
 /* ---- module parameters ---- */
 
@@ -91,9 +92,13 @@ module_param(trusted_sources, charp, 0444);
 MODULE_PARM_DESC(trusted_sources,
 		 "comma-separated balancer source prefixes (a.b.c.d/n, x::y/n) whose options are believed; empty: all");
 
-const char *toa_uoa_param_trusted_sources(void)
+/* The bytes without the NUL (Rust takes a slice, the same on every kernel version). */
+const u8 *toa_uoa_param_trusted_sources(size_t *len)
 {
-	return trusted_sources ? trusted_sources : "";
+	const char *s = trusted_sources ? trusted_sources : "";
+
+	*len = strlen(s);
+	return (const u8 *)s;
 }
 
 unsigned int toa_uoa_param_max_records(void)
@@ -572,14 +577,13 @@ bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple 
 	if (t->family == 4) {
 		memcpy(&s4, t->saddr, 4);
 		memcpy(&d4, t->daddr, 4);
-		sk = __inet_lookup_established(net, net->ipv4.tcp_death_row.hashinfo, s4,
-					       htons(t->sport), d4, t->dport, 0, 0);
+		sk = toa_uoa_lookup_established4(net, s4, htons(t->sport), d4, t->dport);
 	}
 #if IS_ENABLED(CONFIG_IPV6)
 	else {
-		sk = __inet6_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
-						(const struct in6_addr *)t->saddr, htons(t->sport),
-						(const struct in6_addr *)t->daddr, t->dport, 0, 0);
+		sk = toa_uoa_lookup_established6(net, (const struct in6_addr *)t->saddr,
+						 htons(t->sport), (const struct in6_addr *)t->daddr,
+						 t->dport);
 	}
 #endif
 	rcu_read_unlock();

@@ -25,10 +25,21 @@ mod sockopt;
 mod stats;
 mod trust;
 
+// The one Rust-side kernel difference: 6.13 renamed `author` to `authors` (Kbuild sets
+// the cfg from the tree's version).
+#[cfg(not(toa_uoa_module_authors))]
 module! {
     type: ToaUoa,
     name: "toa_uoa",
     author: "toa_uoa developers",
+    description: "Real client address from the type-31 IP option for TCP (getpeername) and UDP (getsockopt)",
+    license: "GPL",
+}
+#[cfg(toa_uoa_module_authors)]
+module! {
+    type: ToaUoa,
+    name: "toa_uoa",
+    authors: ["toa_uoa developers"],
     description: "Real client address from the type-31 IP option for TCP (getpeername) and UDP (getsockopt)",
     license: "GPL",
 }

@@ -13,7 +13,7 @@ default_trusts_all() {
 	insmod "$KO"
 	setup_pair
 	send4 7001
-	expect_eq records_new "$(proc_stat rs records_new)" 1
+	expect_stat rs records_new 1
 	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 0
 }
 
@@ -24,8 +24,8 @@ listed_sources_only() {
 	setup_pair
 	send4 7002   # from 10.0.0.1: not listed
 	send6 7003   # from fd00::1: listed
-	expect_eq records_new "$(proc_stat rs records_new)" 1
-	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 1
+	expect_stat rs records_new 1
+	expect_stat rs options_untrusted 1
 	expect_eq records_live "$(proc_stat rs records_live)" 1
 }
 
@@ -34,8 +34,8 @@ ipv4_prefix_match() {
 	setup_pair
 	send4 7004
 	send6 7005
-	expect_eq records_new "$(proc_stat rs records_new)" 1
-	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 1
+	expect_stat rs records_new 1
+	expect_stat rs options_untrusted 1
 }
 
 bad_list() {

@@ -159,3 +159,16 @@ uoa_exchange() {
 proc_stat() {
 	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/toa_uoa
 }
+
+# expect_stat NS NAME WANT: the counter reaches WANT within 5 seconds (a datagram sent
+# to a neighbour not yet resolved waits for the answer, so it arrives after its sender
+# returned) and then is exactly WANT.
+expect_stat() {
+	local i got
+	for i in $(seq 1 50); do
+		got=$(proc_stat "$1" "$2")
+		[ "$got" != "$3" ] || return 0
+		sleep 0.1
+	done
+	expect_eq "$2" "$got" "$3"
+}
