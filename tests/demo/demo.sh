@@ -5,11 +5,12 @@
 # see with toa_uoa.ko loaded and without it.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+KO=${TOA_UOA_KO:-$TOP/toa_uoa.ko}
 echo "== guest kernel: $(uname -r)"
-dmesg -C
-insmod "$TOP/toa_uoa.ko"
+before=$(dmesg | wc -l)
+insmod "$KO"
 echo "== insmod toa_uoa.ko; the kernel log says:"
-dmesg | sed 's/^/   /'
+dmesg | tail -n +"$((before + 1))" | sed 's/^/   /'
 echo "== parameters (/sys/module/toa_uoa/parameters):"
 for p in /sys/module/toa_uoa/parameters/*; do echo "   ${p##*/} = $(cat "$p")"; done
 rmmod toa_uoa
