@@ -208,8 +208,16 @@ cmd_run() {
 	xchg=$(mktemp -d "${TMPDIR:-/tmp}/toa_uoa-vm.XXXXXX")
 	# shellcheck disable=SC2064
 	trap "rm -rf '$xchg'" EXIT
+	local path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	if [ -n "$moddir" ]; then
+		# modprobe in the guest finds Debian's modules (the host has none for that kernel).
+		mkdir -p "$xchg/bin"
+		printf '#!/bin/sh\nexec /sbin/modprobe -d %q "$@"\n' "$moddir" >"$xchg/bin/modprobe"
+		chmod +x "$xchg/bin/modprobe"
+		path=$xchg/bin:$path
+	fi
 	{
-		printf 'export PATH=%q HOME=/tmp TERM=dumb LANG=C.UTF-8\n' "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+		printf 'export PATH=%q HOME=/tmp TERM=dumb LANG=C.UTF-8\n' "$path"
 		printf 'export VM_CWD=%q VM_OUT=%q TOA_UOA_IN_VM=1\n' "$PWD" "$xchg/out"
 		local v
 		for v in TOA_UOA_CACHE TOA_UOA_KO TOA_UOA_SQUATTER TOA_UOA_DKMS_ROOT KTEST_FILTER KTEST_TIMEOUT; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End to end through a FullNAT balancer, in the guest: a client namespace talks to a VIP; the
-# balancer namespace does FullNAT with nftables (DNAT VIP:VPORT -> server, SNAT to its own
-# address on the server side) and runs toa-uoa-lb on an NFQUEUE, which inserts the type-31
-# option; the server namespace runs unmodified applications (python3 http.server, the
+# balancer namespace routes the VIP to a TUN device where toa-uoa-lb inserts the type-31
+# option and writes the packet back, then does FullNAT with nftables on what comes back from
+# the device (DNAT VIP:VPORT -> server, SNAT to its own address on the server side); the
+# server namespace runs unmodified applications (python3 http.server, the
 # project's UDP example server, toa_getname for getsockname). Once with toa_uoa.ko loaded and
 # once without, for IPv4 (44) and IPv6 (66); prints a short report. See docs/fullnat-demo.md.
 #
@@ -10,10 +11,11 @@
 #
 # Sourced (by tests/guest/60-fullnat.sh) it only defines the fn_* functions below.
 #
-#   client  veth-c  10.1.0.2/24 fd01::2/64
+#   client  veth-c  10.1.0.2/24 fd01::2/64, the VIPs 10.1.0.100 fd01::100 routed via the balancer
 #              |
-#   lb      veth-bc 10.1.0.1/24 fd01::1/64, VIP 10.1.0.100 fd01::100
-#           veth-bs 10.2.0.1/24 fd02::1/64      (forwarding on; nftables; toa-uoa-lb)
+#   lb      veth-bc 10.1.0.1/24 fd01::1/64
+#           toa-lb0 (TUN; the VIPs routed to it; toa-uoa-lb reads and writes it)
+#           veth-bs 10.2.0.1/24 fd02::1/64      (forwarding on; nftables)
 #              |
 #   server  veth-s  10.2.0.2/24 fd02::2/64, default routes via the balancer
 set -euo pipefail
@@ -27,7 +29,7 @@ C4=10.1.0.2 B4=10.1.0.1 VIP4=10.1.0.100 BS4=10.2.0.1 S4=10.2.0.2
 C6=fd01::2 B6=fd01::1 VIP6=fd01::100 BS6=fd02::1 S6=fd02::2
 # The services: VIP:80/tcp -> server:8080 (http.server), VIP:81/tcp -> server:8081
 # (toa_getname, one connection: accept/getpeername/getsockname), VIP:53/udp -> server:5353.
-FN_QUEUE=0
+FN_TUN=toa-lb0
 # How a namespace is made; the guest test sets it to lib.sh's new_netns (removed at exit).
 FN_MKNS=${FN_MKNS:-fn_mkns}
 # Scratch directory: set by the caller (fn_main makes one).
@@ -77,8 +79,6 @@ fn_setup() {
 	ip -n $NS_C addr add $C6/64 dev veth-c nodad
 	ip -n $NS_B addr add $B4/24 dev veth-bc
 	ip -n $NS_B addr add $B6/64 dev veth-bc nodad
-	ip -n $NS_B addr add $VIP4/32 dev veth-bc
-	ip -n $NS_B addr add $VIP6/128 dev veth-bc nodad
 	ip -n $NS_B addr add $BS4/24 dev veth-bs
 	ip -n $NS_B addr add $BS6/64 dev veth-bs nodad
 	ip -n $NS_S addr add $S4/24 dev veth-s
@@ -87,29 +87,36 @@ fn_setup() {
 	ip -n $NS_B link set veth-bc up
 	ip -n $NS_B link set veth-bs up
 	ip -n $NS_S link set veth-s up
+	ip -n $NS_C route add $VIP4/32 via $B4
+	ip -n $NS_C -6 route add $VIP6/128 via $B6
 	ip -n $NS_S route add default via $BS4
 	ip -n $NS_S -6 route add default via $BS6
+	[ -c /dev/net/tun ] || modprobe tun
+	ip -n $NS_B tuntap add dev $FN_TUN mode tun
+	# No link-local address: the kernel sends no router solicitations or MLD reports there.
+	ip -n $NS_B link set $FN_TUN addrgenmode none up
+	ip -n $NS_B route add $VIP4/32 dev $FN_TUN
+	ip -n $NS_B -6 route add $VIP6/128 dev $FN_TUN
 	ip netns exec $NS_B sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	# The queue chain runs at -150: after conntrack (-200) has seen the packet, before DNAT
-	# (-100) has rewritten it, so the packet itself still says CIP:CPORT -> VIP:VPORT.
-	# `bypass`: with no program on the queue, packets pass unmodified instead of dropping.
+	# A client's packet passes the balancer twice: from veth-bc to the TUN device (untracked,
+	# unchanged), then, option inserted, from the device to the server (tracked: DNAT, SNAT).
+	# NFQUEUE cannot do the insertion on every kernel: Debian's 7.3 nfnetlink_queue drops a
+	# packet whose new payload adds IP options or IPv6 extension headers (6.12 accepts it).
 	ip netns exec $NS_B nft -f - <<-EOF
 		table inet fullnat {
-			chain toa_queue {
-				type filter hook prerouting priority -150; policy accept;
-				ip daddr $VIP4 tcp dport { 80, 81 } queue num $FN_QUEUE bypass
-				ip daddr $VIP4 udp dport 53 queue num $FN_QUEUE bypass
-				ip6 daddr $VIP6 tcp dport { 80, 81 } queue num $FN_QUEUE bypass
-				ip6 daddr $VIP6 udp dport 53 queue num $FN_QUEUE bypass
+			chain lb_raw {
+				type filter hook prerouting priority raw; policy accept;
+				iifname "veth-bc" ip daddr $VIP4 notrack
+				iifname "veth-bc" ip6 daddr $VIP6 notrack
 			}
 			chain lb_dnat {
 				type nat hook prerouting priority dstnat; policy accept;
-				ip daddr $VIP4 tcp dport 80 dnat ip to $S4:8080
-				ip daddr $VIP4 tcp dport 81 dnat ip to $S4:8081
-				ip daddr $VIP4 udp dport 53 dnat ip to $S4:5353
-				ip6 daddr $VIP6 tcp dport 80 dnat ip6 to [$S6]:8080
-				ip6 daddr $VIP6 tcp dport 81 dnat ip6 to [$S6]:8081
-				ip6 daddr $VIP6 udp dport 53 dnat ip6 to [$S6]:5353
+				iifname "$FN_TUN" ip daddr $VIP4 tcp dport 80 dnat ip to $S4:8080
+				iifname "$FN_TUN" ip daddr $VIP4 tcp dport 81 dnat ip to $S4:8081
+				iifname "$FN_TUN" ip daddr $VIP4 udp dport 53 dnat ip to $S4:5353
+				iifname "$FN_TUN" ip6 daddr $VIP6 tcp dport 80 dnat ip6 to [$S6]:8080
+				iifname "$FN_TUN" ip6 daddr $VIP6 tcp dport 81 dnat ip6 to [$S6]:8081
+				iifname "$FN_TUN" ip6 daddr $VIP6 udp dport 53 dnat ip6 to [$S6]:5353
 			}
 			chain lb_snat {
 				type nat hook postrouting priority srcnat; policy accept;
@@ -120,11 +127,11 @@ fn_setup() {
 	EOF
 }
 
-# fn_start_lb: toa-uoa-lb on the queue in the balancer; counters in $FN_TMP/lb.stats,
+# fn_start_lb: toa-uoa-lb on the TUN device in the balancer; counters in $FN_TMP/lb.stats,
 # one line per packet in $FN_TMP/lb.log.
 fn_start_lb() {
 	rm -f "$FN_TMP/lb.ready"
-	fn_bg $NS_B "$FN_TMP/lb.log" "$FN_LB" --queue $FN_QUEUE --stats "$FN_TMP/lb.stats" \
+	fn_bg $NS_B "$FN_TMP/lb.log" "$FN_LB" --tun $FN_TUN --stats "$FN_TMP/lb.stats" \
 		--ready "$FN_TMP/lb.ready" --verbose
 	fn_wait_for "$FN_TMP/lb.ready"
 }
@@ -278,9 +285,9 @@ fn_main() {
 	FN_TMP=$(mktemp -d)
 	FN_LOADED_HERE=
 	trap 'fn_cleanup; [ -z "$FN_LOADED_HERE" ] || ! [ -d /sys/module/toa_uoa ] || rmmod toa_uoa; rm -rf "$FN_TMP"' EXIT
-	echo "== FullNAT end to end: client -> balancer (nftables DNAT + SNAT, toa-uoa-lb on NFQUEUE $FN_QUEUE) -> server"
+	echo "== FullNAT end to end: client -> balancer (toa-uoa-lb on TUN $FN_TUN, nftables DNAT + SNAT) -> server"
 	fn_prepare
-	echo "   client $C4 $C6 | VIP $VIP4 $VIP6 on the balancer (tcp 80 -> server:8080, tcp 81 -> :8081, udp 53 -> :5353)"
+	echo "   client $C4 $C6 | VIP $VIP4 $VIP6 routed to the balancer (tcp 80 -> server:8080, tcp 81 -> :8081, udp 53 -> :5353)"
 	echo "   balancer SNAT $BS4 $BS6 toward the server | server $S4 $S6"
 	if [ -d /sys/module/toa_uoa ]; then
 		echo "   (toa_uoa was already loaded)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end through a FullNAT balancer (tests/demo/fullnat.sh's scenario, with assertions):
-# client -> balancer (nftables DNAT + SNAT, toa-uoa-lb inserting the option from NFQUEUE at
-# PREROUTING -150) -> server with unmodified applications. With toa_uoa loaded the server sees
+# client -> balancer (toa-uoa-lb inserting the option on a TUN device, then nftables DNAT +
+# SNAT) -> server with unmodified applications. With toa_uoa loaded the server sees
 # the client namespace's address and port (http.server's log, accept, getpeername), the VIP
 # from getsockname, and the UDP v1 look-up answers CIP:CPORT VIP:VPORT; a datagram that would
 # exceed the MTU with the option passes unmodified and is counted; after rmmod the server sees

@@ -1,14 +1,13 @@
 //! The balancer stage of toa_uoa: packet rewriting that inserts the type-31 address option.
 //!
 //! A FullNAT balancer built from nftables (DNAT of VIP:VPORT to the real server, SNAT to a
-//! balancer-local address) queues the client's packets to `toa-uoa-lb` through NFQUEUE. The
-//! queue rule sits in PREROUTING at a priority between conntrack (-200) and DNAT (-100), e.g.
-//! -150. At that point the packet still carries its original `CIP:CPORT -> VIP:VPORT` tuple, so
-//! the addresses to carry are simply the packet's own: no conntrack query is needed. The
-//! rewritten packet is reinjected (NF_ACCEPT with the new payload) and continues to DNAT and,
-//! after routing, SNAT; both rewrite the fixed IP header and the transport ports and keep the
-//! option, and both find the transport header past it (IHL for IPv4, the extension header walk
-//! for IPv6).
+//! balancer-local address) routes the client's packets for the VIP to a TUN device that
+//! `toa-uoa-lb` reads. There the packet still carries its original `CIP:CPORT -> VIP:VPORT`
+//! tuple, so the addresses to carry are simply the packet's own: no conntrack query is needed.
+//! The rewritten packet is written back to the device, arrives on it, and goes through DNAT
+//! and, after routing, SNAT; both rewrite the fixed IP header and the transport ports and keep
+//! the option, and both find the transport header past it (IHL for IPv4, the extension header
+//! walk for IPv6).
 //!
 //! Transport checksums need no change: the TCP and UDP checksums cover a pseudo-header of the
 //! source and destination addresses, the protocol and the *upper-layer* length (RFC 793,
@@ -17,7 +16,7 @@
 //! recomputed; IPv6 has none.
 //!
 //! Everything here is a pure function on byte slices, tested on the host; `main.rs` is the
-//! NFQUEUE loop around [`process`].
+//! TUN loop around [`process`].
 #![forbid(unsafe_code)]
 
 use toa_uoa_codec::{

@@ -1,24 +1,31 @@
-//! `toa-uoa-lb`: the balancer stage of toa_uoa as an NFQUEUE program.
+//! `toa-uoa-lb`: the balancer stage of toa_uoa as a TUN program.
 //!
 //! ```text
-//! toa-uoa-lb [--queue N] [--mtu BYTES] [--stats FILE] [--ready FILE] [--verbose]
+//! toa-uoa-lb [--tun NAME] [--mtu BYTES] [--stats FILE] [--ready FILE] [--verbose]
 //! ```
 //!
-//! Reads packets from NFQUEUE `N` (default 0), inserts the type-31 option carrying the packet's
-//! own source (CIP:CPORT) and destination (VIP:VPORT) as [`toa_uoa_lb::process`] does, and
-//! reinjects every packet with NF_ACCEPT: rewritten, or unmodified (and counted) when it already
-//! has IP options or IPv6 extension headers, is a fragment, is not TCP/UDP, or would exceed
-//! `--mtu` (default 1500) with the option. The queue rule belongs in PREROUTING between
-//! conntrack and DNAT (priority -150), matching packets to VIP:VPORT: see
-//! docs/fullnat-demo.md. `--stats FILE` rewrites FILE with `name value` counters after each
-//! packet; `--ready FILE` is created once the queue is bound.
-use std::io::Write;
+//! Reads the packets the balancer routes to the TUN device `NAME` (default `toa-lb0`; created
+//! if it does not exist, or a persistent one made with `ip tuntap add` is attached to), inserts
+//! the type-31 option carrying the packet's own source (CIP:CPORT) and destination (VIP:VPORT)
+//! as [`toa_uoa_lb::process`] does, and writes every packet back to the device: rewritten, or
+//! unmodified (and counted) when it already has IP options or IPv6 extension headers, is a
+//! fragment, is not TCP/UDP, or would exceed `--mtu` (default 1500) with the option. Written
+//! back, the packet arrives on the device, and the balancer's DNAT and SNAT rules (on that
+//! input device) send it to the real server: see docs/fullnat-demo.md.
+//!
+//! Why not NFQUEUE: Debian's 7.3 kernel (6.12 does not yet) has `nfnetlink_queue` refuse a
+//! verdict whose new payload adds or changes IPv4 options or IPv6 extension headers, and drop
+//! the packet. `--stats FILE` rewrites FILE with `name value` counters after each packet;
+//! `--ready FILE` is created once the device is open.
+use std::io::{Read, Write};
 use std::process::ExitCode;
+
+mod tun;
 
 use toa_uoa_lb::{carried_from_packet, process, Stats};
 
 struct Args {
-    queue: u16,
+    tun: String,
     mtu: usize,
     stats: Option<String>,
     ready: Option<String>,
@@ -27,7 +34,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        queue: 0,
+        tun: "toa-lb0".into(),
         mtu: 1500,
         stats: None,
         ready: None,
@@ -37,11 +44,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--queue" => {
-                a.queue = value("--queue")?
-                    .parse()
-                    .map_err(|e| format!("--queue: {e}"))?
-            }
+            "--tun" => a.tun = value("--tun")?,
             "--mtu" => {
                 a.mtu = value("--mtu")?
                     .parse()
@@ -52,7 +55,7 @@ fn parse_args() -> Result<Args, String> {
             "--verbose" | "-v" => a.verbose = true,
             "--help" | "-h" => {
                 return Err(
-                    "usage: toa-uoa-lb [--queue N] [--mtu BYTES] [--stats FILE] [--ready FILE] [--verbose]"
+                    "usage: toa-uoa-lb [--tun NAME] [--mtu BYTES] [--stats FILE] [--ready FILE] [--verbose]"
                         .into(),
                 )
             }
@@ -91,14 +94,8 @@ fn describe(pkt: &[u8]) -> String {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let mut queue = nfq::Queue::open().map_err(|e| format!("opening NFQUEUE: {e}"))?;
-    queue
-        .bind(args.queue)
-        .map_err(|e| format!("binding queue {}: {e}", args.queue))?;
-    // If this program falls behind, packets go through unmodified rather than being dropped.
-    queue
-        .set_fail_open(args.queue, true)
-        .map_err(|e| format!("fail-open: {e}"))?;
+    let mut dev =
+        tun::open(&args.tun).map_err(|e| format!("opening TUN device {}: {e}", args.tun))?;
     let mut stats = Stats::default();
     if let Some(path) = &args.stats {
         write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
@@ -107,26 +104,33 @@ fn run(args: Args) -> Result<(), String> {
         std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
     }
     eprintln!(
-        "toa-uoa-lb: queue {} bound, mtu {}, inserting the type-31 option",
-        args.queue, args.mtu
+        "toa-uoa-lb: TUN device {} open, mtu {}, inserting the type-31 option",
+        args.tun, args.mtu
     );
+    // The largest IP packet (64 KiB) plus the largest option.
+    let mut buf = vec![0u8; 65536 + 64];
     loop {
-        let mut msg = queue.recv().map_err(|e| format!("recv: {e}"))?;
-        let result = process(msg.get_payload(), args.mtu);
-        stats.count(&result, msg.get_payload());
+        let n = dev.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+        let pkt = &buf[..n];
+        let result = process(pkt, args.mtu);
+        stats.count(&result, pkt);
         if args.verbose {
             let what = match &result {
-                Ok(new) => format!("+{} bytes", new.len() - msg.get_payload().len()),
+                Ok(new) => format!("+{} bytes", new.len() - pkt.len()),
                 Err(skip) => format!("unmodified ({})", skip.name()),
             };
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "toa-uoa-lb: {} {what}", describe(msg.get_payload()));
+            let _ = writeln!(err, "toa-uoa-lb: {} {what}", describe(pkt));
         }
-        if let Ok(new) = result {
-            msg.set_payload(new);
+        let out = match &result {
+            Ok(new) => new.as_slice(),
+            Err(_) => pkt,
+        };
+        // The kernel refuses what it cannot take (say, a packet it finds malformed): that
+        // packet is lost, as on a wire, and the stage goes on.
+        if let Err(e) = dev.write(out) {
+            eprintln!("toa-uoa-lb: {}: written back: {e}", describe(pkt));
         }
-        msg.set_verdict(nfq::Verdict::Accept);
-        queue.verdict(msg).map_err(|e| format!("verdict: {e}"))?;
         if let Some(path) = &args.stats {
             write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
         }
