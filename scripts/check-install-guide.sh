@@ -5,8 +5,9 @@
 # to the build runs as written, with network, from step 1's backports kernel to `make`; the
 # commands after it (insmod, dmesg, /proc/net/toa_uoa) then run in a guest booted on Debian's
 # own kernel (scripts/vm.sh --kernel debian-7.3) with the module that build made.
-# The one difference to a real server: the root runs on this machine's kernel, so `uname -r`
-# there is made to print the guest kernel's release; `reboot` is skipped.
+# The differences to a real server: the root runs on this machine's kernel, so `uname -r`
+# there is made to print the guest kernel's release; `reboot` is skipped; apt's questions are
+# answered yes (APT::Get::Assume-Yes), as the user at the terminal would.
 # Not part of scripts/test.sh (it downloads the packages and prepares a tree: about 10 minutes).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +41,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
 cp /etc/resolv.conf "$GUIDE/etc/resolv.conf" 2>/dev/null || true
+echo 'APT::Get::Assume-Yes "true";' >"$GUIDE/etc/apt/apt.conf.d/90-check-install-guide"
 cat >"$GUIDE/usr/local/bin/uname" <<SHIM
 #!/bin/sh
 # check-install-guide.sh: the guide's kernel is the guest's, not the build machine's.

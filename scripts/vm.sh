@@ -81,9 +81,16 @@ fi
 mkdir -p "$R$xchg"
 mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=512000 xchg "$R$xchg" ||
 	fail "cannot mount the exchange directory"
+# The whole kernel log, from boot, as it is written: kept even if something clears the
+# ring buffer (the guest suite does, to test its own log check).
+cat /dev/kmsg >"$R$xchg/kmsg" 2>/dev/null &
+kmsg=$!
 chroot $R /bin/bash -c "ip link set lo up 2>/dev/null; . '$xchg/env'; export TOA_UOA_MODDIR='$moddir'; cd \"\$VM_CWD\" 2>/dev/null || cd /; exec /bin/bash '$xchg/cmd'"
 echo $? >"$R$xchg/status"
-chroot $R /bin/dmesg >"$R$xchg/dmesg" 2>/dev/null || dmesg >"$R$xchg/dmesg"
+sleep 0.2
+kill $kmsg
+awk '/^ / { next } { i = index($0, ";"); split(substr($0, 1, i - 1), h, ",");
+	printf "[%12.6f] %s\n", h[3] / 1000000, substr($0, i + 1) }' "$R$xchg/kmsg" >"$R$xchg/dmesg"
 sync
 umount "$R$xchg"
 reboot -f
@@ -220,7 +227,7 @@ cmd_run() {
 		printf 'export PATH=%q HOME=/tmp TERM=dumb LANG=C.UTF-8\n' "$path"
 		printf 'export VM_CWD=%q VM_OUT=%q TOA_UOA_IN_VM=1\n' "$PWD" "$xchg/out"
 		local v
-		for v in TOA_UOA_CACHE TOA_UOA_KO TOA_UOA_SQUATTER TOA_UOA_DKMS_ROOT KTEST_FILTER KTEST_TIMEOUT; do
+		for v in TOA_UOA_CACHE TOA_UOA_KO TOA_UOA_SQUATTER TOA_UOA_DKMS_ROOT KTEST_FILTER KTEST_TIMEOUT KTEST_NO_SKIP; do
 			[ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
 		done
 	} >"$xchg/env"

@@ -6,10 +6,10 @@
 [ -f "$KO" ] || { echo "# no $KO: build it with make"; exit $KSFT_SKIP; }
 unload_module
 
-last_log() { dmesg | tail -n "${1:-5}"; }
+last_log() { log_window | tail -n "${1:-5}"; }
 
 loads_with_log_line() {
-	dmesg -C
+	log_mark
 	insmod "$KO"
 	last_log | grep -q 'toa_uoa: loaded: max_records=65536 idle_timeout=300s' ||
 		fail "no load line in: $(last_log)"
@@ -29,7 +29,7 @@ second_load_fails() {
 }
 
 unloads_with_log_line() {
-	dmesg -C
+	log_mark
 	rmmod toa_uoa
 	! module_loaded || fail "/sys/module/toa_uoa still there"
 	last_log | grep -q 'toa_uoa: unloaded' || fail "no unload line in: $(last_log)"
@@ -45,7 +45,7 @@ parameters_taken() {
 # bad_value PARAM=VALUE: insmod fails with EINVAL and the kernel log says why.
 bad_value() {
 	local out rc=0
-	dmesg -C
+	log_mark
 	out=$(insmod "$KO" "$1" 2>&1) || rc=$?
 	[ $rc -ne 0 ] || { rmmod toa_uoa; fail "insmod $1 succeeded"; }
 	echo "$out" | grep -Eq 'Invalid (argument|parameters)' || fail "insmod $1: unexpected error: $out"

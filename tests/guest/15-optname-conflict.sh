@@ -9,14 +9,14 @@ unload_module
 
 refused_while_taken() {
 	insmod "$SQUATTER"
-	dmesg -C
+	log_mark
 	local out rc=0
 	out=$(insmod "$KO" 2>&1) || rc=$?
 	rmmod uoa_squatter
 	[ $rc -ne 0 ] || fail "toa_uoa loaded next to the squatter"
 	! module_loaded || fail "toa_uoa is loaded"
-	dmesg | grep -q 'toa_uoa: getsockopt optnames 2048..2049 are taken by another module' ||
-		fail "no clear message: $(dmesg | tail -3)"
+	log_window | grep -q 'toa_uoa: getsockopt optnames 2048..2049 are taken by another module' ||
+		fail "no clear message: $(log_window | tail -3)"
 	echo "insmod said: $out" >&2
 }
 

@@ -38,14 +38,14 @@ PY
 ask() {
 	local port=$((7000 + RANDOM % 1000))
 	rm -f "$tmp/ready"
-	dmesg -C
+	log_mark
 	ip netns exec rs env TOP="$TOP" python3 "$tmp/server.py" "$KMOD" $RS4 $port "$tmp/ready" >"$tmp/$1" &
 	local srv=$!
 	wait_for "$tmp/ready"
 	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 $((port + 1000)) $RS4 $port \
 		"$2" 40000 "$3" 80 --when syn --send hello
 	wait $srv
-	dmesg | grep 'getname_kthread:' >>"$tmp/$1" || true
+	log_window | grep 'getname_kthread:' >>"$tmp/$1" || true
 	sed 's/^/# /' "$tmp/$1" >&2
 }
 

@@ -18,9 +18,9 @@ default_trusts_all() {
 }
 
 listed_sources_only() {
-	dmesg -C
+	log_mark
 	insmod "$KO" trusted_sources=10.9.0.0/16,fd00::1/128
-	dmesg | grep -q 'trusted_sources=10.9.0.0/16,fd00::1/128' || fail "load line: $(dmesg | tail -2)"
+	log_window | grep -q 'trusted_sources=10.9.0.0/16,fd00::1/128' || fail "load line: $(log_window | tail -2)"
 	setup_pair
 	send4 7002   # from 10.0.0.1: not listed
 	send6 7003   # from fd00::1: listed
@@ -40,11 +40,11 @@ ipv4_prefix_match() {
 
 bad_list() {
 	local out rc=0
-	dmesg -C
+	log_mark
 	out=$(insmod "$KO" "trusted_sources=$1" 2>&1) || rc=$?
 	[ $rc -ne 0 ] || { rmmod toa_uoa; fail "insmod trusted_sources=$1 succeeded"; }
 	! module_loaded || fail "loaded"
-	dmesg | grep -q 'toa_uoa: trusted_sources refused' || fail "no clear message: $(dmesg | tail -2)"
+	log_window | grep -q 'toa_uoa: trusted_sources refused' || fail "no clear message: $(log_window | tail -2)"
 }
 
 reset() { unload_module; ip -all netns delete; }

@@ -21,11 +21,11 @@ dkms_module_indexed() {
 }
 
 modprobe_loads() {
-	dmesg -C
+	log_mark
 	"${MODPROBE[@]}" toa_uoa max_records=4096
 	module_loaded || fail "modprobe returned but /sys/module/toa_uoa is missing"
 	expect_eq max_records "$(cat /sys/module/toa_uoa/parameters/max_records)" 4096
-	dmesg | grep -q 'toa_uoa: loaded: max_records=4096' || fail "no load line: $(dmesg | tail -n 3)"
+	log_window | grep -q 'toa_uoa: loaded: max_records=4096' || fail "no load line: $(log_window | tail -n 3)"
 }
 
 works_on_the_real_path() {

@@ -54,6 +54,17 @@ expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
+# log_mark: opens a window on the kernel log; log_window prints what was logged since.
+# Tests never clear the log (dmesg -C): the suite checks the whole run for reports.
+_log_mark=
+log_mark() {
+	_log_mark="ktest-mark-$$-$RANDOM$RANDOM"
+	echo "$_log_mark" >/dev/kmsg
+}
+log_window() {
+	dmesg | awk -v m="$_log_mark" 'f { print } index($0, m) { f = 1 }'
+}
+
 module_loaded() {
 	[ -d /sys/module/toa_uoa ]
 }
