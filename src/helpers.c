@@ -125,6 +125,11 @@ struct toa_uoa_net {
 	u64 __percpu *counters;
 	struct delayed_work gc;
 	struct net *net;
+	/*
+	 * Set once the namespace is fully set up, cleared in net_pre_exit: a getname that saw
+	 * it set (under RCU) ends before net_exit frees the state.
+	 */
+	bool live;
 };
 
 static unsigned int toa_uoa_net_id __read_mostly;
@@ -298,6 +303,7 @@ static int __net_init net_init(struct net *net)
 	if (err)
 		goto fail_proc;
 	queue_delayed_work(system_power_efficient_wq, &tn->gc, gc_interval());
+	smp_store_release(&tn->live, true);
 	return 0;
 
 fail_proc:
@@ -313,12 +319,26 @@ fail:
 	return err;
 }
 
+/*
+ * The hooks go first, in .pre_exit: nf_unregister_net_hooks does not wait for packets already
+ * inside a hook on another CPU (the old hook entries are freed through call_rcu), but the
+ * pernet core waits an RCU grace period between every .pre_exit and the .exit that follows
+ * (ops_undo_list(), for a dying namespace and for unregister_pernet_subsys at rmmod alike),
+ * and a hook runs inside an RCU read-side section (nf_hook). So when net_exit frees the
+ * table and the counters, no packet can still be using them. getname checks `live` under
+ * RCU the same way (a kernel socket does not hold its namespace); getsockopt works on a user
+ * socket, which does, so it never races with the exit.
+ */
+static void __net_exit net_pre_exit(struct net *net)
+{
+	WRITE_ONCE(toa_uoa_net(net)->live, false);
+	nf_unregister_net_hooks(net, hook_ops, ARRAY_SIZE(hook_ops));
+}
+
 static void __net_exit net_exit(struct net *net)
 {
 	struct toa_uoa_net *tn = toa_uoa_net(net);
 
-	/* Returns once no hook runs any more (it synchronizes with the packet path). */
-	nf_unregister_net_hooks(net, hook_ops, ARRAY_SIZE(hook_ops));
 	remove_proc_entry("toa_uoa", net->proc_net);
 	cancel_delayed_work_sync(&tn->gc);
 	toa_uoa_rs_net_exit(tn->state);
@@ -329,6 +349,7 @@ static void __net_exit net_exit(struct net *net)
 
 static struct pernet_operations pernet_ops = {
 	.init = net_init,
+	.pre_exit = net_pre_exit,
 	.exit = net_exit,
 	.id = &toa_uoa_net_id,
 	.size = sizeof(struct toa_uoa_net),
@@ -470,9 +491,21 @@ static int getname_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+static int getname_rewrite(struct getname_call *c, struct pt_regs *regs);
+
 static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct getname_call *c = (struct getname_call *)ri->data;
+	int ret;
+
+	rcu_read_lock();
+	ret = getname_rewrite((struct getname_call *)ri->data, regs);
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Under rcu_read_lock(): the namespace's state stays while `live` was seen set. */
+static int getname_rewrite(struct getname_call *c, struct pt_regs *regs)
+{
 	struct toa_uoa_tuple t;
 	struct toa_uoa_net *tn;
 	struct sock *sk;
@@ -485,8 +518,17 @@ static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	sk = c->sock->sk;
 	if (!sk || (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP))
 		return 0;
+	/*
+	 * Only a connected socket has a peer a record can be about: a listening, unbound or
+	 * unconnected one (no peer port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's
+	 * answer, whatever records exist. Its tuple's zero peer would otherwise match a record
+	 * made from a packet sent from [::]:0.
+	 */
+	if (!inet_sk(sk)->inet_dport ||
+	    ((1 << READ_ONCE(sk->sk_state)) & (TCPF_LISTEN | TCPF_CLOSE | TCPF_SYN_SENT)))
+		return 0;
 	tn = toa_uoa_net(sock_net(sk));
-	if (!READ_ONCE(tn->state))
+	if (!smp_load_acquire(&tn->live))
 		return 0;
 	/*
 	 * Unlocked: a record a connection's handshake made was published (by the unlock

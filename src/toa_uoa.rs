@@ -80,6 +80,13 @@ impl kernel::Module for ToaUoa {
                 Err(_) => "set",
             }
         );
+        if trust.prefixes().is_empty() {
+            // The default keeps `insmod` working out of the box; the operator is told once
+            // what it means and how to change it.
+            pr_warn!(
+                "trusted_sources is empty: options from every source are believed; load with trusted_sources=<your balancers' SNAT prefixes> (README, \"Security\")\n"
+            );
+        }
         Ok(ToaUoa {
             _getname: getname,
             _sockopt: sockopt,

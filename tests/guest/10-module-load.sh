@@ -11,8 +11,10 @@ last_log() { log_window | tail -n "${1:-5}"; }
 loads_with_log_line() {
 	log_mark
 	insmod "$KO"
-	last_log | grep -q 'toa_uoa: loaded: max_records=65536 idle_timeout=300s' ||
+	last_log | grep -q 'toa_uoa: loaded: max_records=65536 idle_timeout=300s trusted_sources=any' ||
 		fail "no load line in: $(last_log)"
+	# Trusting every source is the default: said once, with how to change it.
+	expect_eq "warnings about trust" "$(last_log | grep -c 'toa_uoa: trusted_sources is empty: options from every source are believed; load with trusted_sources=')" 1
 }
 
 parameters_visible() {

@@ -21,6 +21,7 @@ listed_sources_only() {
 	log_mark
 	insmod "$KO" trusted_sources=10.9.0.0/16,fd00::1/128
 	log_window | grep -q 'trusted_sources=10.9.0.0/16,fd00::1/128' || fail "load line: $(log_window | tail -2)"
+	! log_window | grep -q 'trusted_sources is empty' || fail "warned about an empty trusted_sources"
 	setup_pair
 	send4 7002   # from 10.0.0.1: not listed
 	send6 7003   # from fd00::1: listed
