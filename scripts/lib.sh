@@ -150,7 +150,9 @@ debian_mirror() {
 # namespace, so they go away with the command, however it ends.
 debian_chroot() {
 	[ -x "$DEBIAN_ROOT/usr/bin/apt-get" ] || die "no Debian build root at $DEBIAN_ROOT: run scripts/setup.sh --kernel $DEBIAN_KERNEL"
-	unshare --mount --propagation private -- /bin/bash -c '
+	local sudo=()
+	[ "$(id -u)" = 0 ] || sudo=(sudo -n)
+	"${sudo[@]}" unshare --mount --propagation private -- /bin/bash -c '
 		set -e
 		r=$1 top=$2
 		shift 2

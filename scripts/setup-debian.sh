@@ -23,7 +23,11 @@ if [ "${1:-}" = --print-kdir ]; then
 	exit 0
 fi
 [ $# -eq 0 ] || die "setup-debian.sh: unknown argument '$1'"
-[ "$(id -u)" = 0 ] || die "the Debian build root needs root (debootstrap, chroot)"
+if [ "$(id -u)" != 0 ]; then
+	# debootstrap and chroot need root: as setup.sh does for apt, use password-less sudo.
+	sudo -n true 2>/dev/null || die "the Debian build root needs root (debootstrap, chroot), or password-less sudo"
+	exec sudo -n env HOME="$HOME" TOA_UOA_CACHE="$CACHE" "$0" "$@"
+fi
 for c in debootstrap unshare chroot dpkg-deb; do
 	command -v $c >/dev/null || die "$c not found (scripts/setup.sh installs it)"
 done

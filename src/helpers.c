@@ -212,12 +212,22 @@ static bool tcp_syn(struct sk_buff *skb, unsigned int thoff)
 	return fp && (*fp & (TCPHDR_SYN | TCPHDR_ACK)) == TCPHDR_SYN;
 }
 
+/*
+ * A SYN without options has something to do only if the namespace holds TCP records (it
+ * forgets its tuple's): in the common case, and under a SYN flood, it takes no lock.
+ */
+static bool syn_may_forget(const struct nf_hook_state *state, struct sk_buff *skb,
+			   unsigned int thoff)
+{
+	return READ_ONCE(toa_uoa_net(state->net)->records_tcp) && tcp_syn(skb, thoff);
+}
+
 static unsigned int hook_ipv4(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 
 	if (likely(iph->ihl == 5) &&
-	    likely(iph->protocol != IPPROTO_TCP || !tcp_syn(skb, sizeof(*iph))))
+	    likely(iph->protocol != IPPROTO_TCP || !syn_may_forget(state, skb, sizeof(*iph))))
 		return NF_ACCEPT;
 	hand_to_rust(state, skb);
 	return NF_ACCEPT;
@@ -228,7 +238,7 @@ static unsigned int hook_ipv6(void *priv, struct sk_buff *skb, const struct nf_h
 	u8 nh = ipv6_hdr(skb)->nexthdr;
 
 	if (likely(nh != NEXTHDR_DEST && nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING) &&
-	    likely(nh != IPPROTO_TCP || !tcp_syn(skb, sizeof(struct ipv6hdr))))
+	    likely(nh != IPPROTO_TCP || !syn_may_forget(state, skb, sizeof(struct ipv6hdr))))
 		return NF_ACCEPT;
 	hand_to_rust(state, skb);
 	return NF_ACCEPT;

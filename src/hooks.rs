@@ -64,11 +64,12 @@ pub(crate) fn rx(ctx: &NetCtx<'_>, pkt: &[u8]) {
 }
 
 /// A SYN without a (valid) option: whatever was recorded for its tuple belonged to an
-/// earlier connection and must not answer for this one.
+/// earlier connection and must not answer for this one. A SYN from outside
+/// `trusted_sources` forgets nothing (anyone could send it); as it carries no option, it is
+/// not counted as an untrusted option either: it is an ordinary client's SYN.
 fn forget_on_syn(ctx: &NetCtx<'_>, pkt: &[u8]) {
     if let Some(key) = syn_key(pkt) {
         if !ctx.trust().allows(key.family, &key.saddr) {
-            ctx.count(Counter::OptionsUntrusted.index());
             return;
         }
         if ctx.lock().table.remove(&key) {
@@ -150,14 +151,17 @@ pub(crate) fn getname(
     room: usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
-    let daddr = if key.daddr.iter().all(|&b| b == 0) {
-        None
-    } else {
-        Some(&key.daddr)
-    };
+    // Never the all-zero local address as a wildcard (that is for getsockopt look-ups from
+    // servers bound to the any-address): a connected socket always has its own address.
     let now = ffi::jiffies();
     let c: Carried = ctx.lock().table.lookup(
-        key.proto, key.family, &key.saddr, key.sport, daddr, key.dport, now,
+        key.proto,
+        key.family,
+        &key.saddr,
+        key.sport,
+        Some(&key.daddr),
+        key.dport,
+        now,
     )?;
     let len = if peer {
         sockaddr(c.family, &c.cip, c.cport, out)

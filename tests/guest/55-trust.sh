@@ -39,6 +39,20 @@ ipv4_prefix_match() {
 	expect_stat rs options_untrusted 1
 }
 
+# An ordinary client's TCP connection (SYN without an option) from outside trusted_sources
+# is not an untrusted option, and makes no record.
+plain_syn_not_untrusted() {
+	insmod "$KO" trusted_sources=10.9.0.0/16
+	setup_pair
+	ip netns exec rs socat -u TCP-LISTEN:7100,bind=$RS4 OPEN:/dev/null &
+	local srv=$!
+	sleep 0.5
+	echo hello | ip netns exec lb socat -u - TCP:$RS4:7100,bind=$LB4
+	wait $srv
+	expect_eq options_untrusted "$(proc_stat rs options_untrusted)" 0
+	expect_eq records_live "$(proc_stat rs records_live)" 0
+}
+
 bad_list() {
 	local out rc=0
 	log_mark
@@ -55,6 +69,8 @@ reset
 check trust_listed_sources_only listed_sources_only
 reset
 check trust_ipv4_prefix ipv4_prefix_match
+reset
+check trust_plain_syn_not_untrusted plain_syn_not_untrusted
 reset
 for v in 10.0.0.256 fd00::/129 10.0.0.0/33 nonsense 1::2::3; do
 	check "trust_bad_list_${v//[^a-z0-9]/_}" bad_list "$v"
