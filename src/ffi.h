@@ -79,6 +79,7 @@ u64 toa_uoa_random_u64(void);
 int toa_uoa_copy_from_user(void *dst, const void __user *src, size_t n);
 int toa_uoa_copy_to_user(void __user *dst, const void *src, size_t n);
 bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t);
+bool toa_uoa_tcp_connected(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t);
 
 /* Implemented in Rust. Each gets the namespace's C state and its Rust state. */
 void *toa_uoa_rs_net_init(void);

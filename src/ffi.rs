@@ -255,6 +255,14 @@ impl<'a> NetCtx<'a> {
         unsafe { bindings::toa_uoa_tcp_established(self.tn.as_ptr(), &t) }
     }
 
+    /// Whether the tuple of `key` is a live TCP connection (a full socket, not TIME_WAIT nor
+    /// a handshake in progress).
+    pub(crate) fn tcp_connected(&self, key: &Key) -> bool {
+        let t = tuple_of_key(key);
+        // SAFETY: tn is live; the helper does an RCU look-up and drops its reference.
+        unsafe { bindings::toa_uoa_tcp_connected(self.tn.as_ptr(), &t) }
+    }
+
     /// Takes the namespace's lock (spin_lock_irqsave: it is taken from softirq, process
     /// and kretprobe context alike).
     pub(crate) fn lock(&self) -> Guard<'_> {

@@ -201,8 +201,8 @@ static void hand_to_rust(const struct nf_hook_state *state, struct sk_buff *skb)
 
 /*
  * A TCP SYN (without ACK) starts a new connection on its tuple: it goes to Rust even
- * without options, so a record left by an earlier connection on the same tuple is
- * forgotten (or replaced, if the SYN carries the option itself).
+ * without options (when the namespace has TCP records), so a record left by an earlier
+ * connection on the same tuple is forgotten (or replaced, if the SYN carries the option).
  */
 static bool tcp_syn(struct sk_buff *skb, unsigned int thoff)
 {
@@ -616,10 +616,10 @@ u64 toa_uoa_getname_missed(void)
 }
 
 /*
- * Whether a TCP connection on the tuple still exists: the expiry keeps such records, so a
- * long-lived idle connection keeps its answer. RCU look-up, usable under the table lock.
+ * The TCP socket on the tuple, if any (a full socket, a TIME_WAIT one or a request socket),
+ * with a reference taken: RCU look-up, usable under the table lock and from the hooks.
  */
-bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t)
+static struct sock *tcp_lookup(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t)
 {
 	struct net *net = tn->net;
 	struct sock *sk = NULL;
@@ -639,8 +639,36 @@ bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple 
 	}
 #endif
 	rcu_read_unlock();
+	return sk;
+}
+
+/*
+ * Whether a TCP connection on the tuple still exists (TIME_WAIT included): the expiry
+ * keeps such records, so a long-lived idle connection keeps its answer.
+ */
+bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t)
+{
+	struct sock *sk = tcp_lookup(tn, t);
+
 	if (!sk)
 		return false;
 	sock_gen_put(sk);
 	return true;
+}
+
+/*
+ * Whether the tuple is a live connection (a full socket: not TIME_WAIT, not a handshake in
+ * progress). A SYN on such a tuple opens nothing (TCP answers it with a challenge ACK), so
+ * it may neither replace nor forget the connection's record.
+ */
+bool toa_uoa_tcp_connected(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t)
+{
+	struct sock *sk = tcp_lookup(tn, t);
+	bool live;
+
+	if (!sk)
+		return false;
+	live = sk_fullsock(sk);
+	sock_gen_put(sk);
+	return live;
 }

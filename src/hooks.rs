@@ -9,7 +9,7 @@
 
 use crate::ffi::{self, NetCtx};
 use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
-use crate::records::{Insert, Key};
+use crate::records::{Insert, Key, OnConflict};
 use crate::stats::{self, Counter};
 
 /// Linux's AF_INET and AF_INET6, as a sockaddr's first field.
@@ -72,6 +72,10 @@ fn forget_on_syn(ctx: &NetCtx<'_>, pkt: &[u8]) {
         if !ctx.trust().allows(key.family, &key.saddr) {
             return;
         }
+        // On a live connection's tuple the SYN opens nothing (it is forged, or stray).
+        if ctx.tcp_connected(&key) {
+            return;
+        }
         if ctx.lock().table.remove(&key) {
             ctx.count(Counter::RecordsForgottenBySyn.index());
         }
@@ -93,8 +97,25 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
         return;
     }
     ctx.count(Counter::OptionsValid.index());
+    // A TCP connection's addresses are set once: an option with other addresses for a tuple
+    // that has a record is ignored (a forged ACK needs no valid sequence number to reach
+    // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
+    // a live connection.
+    let key = key_of(&t);
     let now = ffi::jiffies();
-    let outcome = ctx.lock().table.insert(&key_of(&t), &parsed.carried, now);
+    let mut outcome = if t.protocol == IPPROTO_TCP {
+        ctx.lock()
+            .table
+            .insert_with(&key, &parsed.carried, now, OnConflict::Keep)
+    } else {
+        ctx.lock().table.insert(&key, &parsed.carried, now)
+    };
+    if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_connected(&key) {
+        outcome = ctx
+            .lock()
+            .table
+            .insert_with(&key, &parsed.carried, now, OnConflict::Replace);
+    }
     let counter = match outcome {
         Insert::New => Counter::RecordsNew,
         Insert::Replaced => Counter::RecordsReplaced,
@@ -105,6 +126,7 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
         }
         Insert::DroppedAtLimit => Counter::RecordsDroppedAtLimit,
         Insert::AllocFailed => Counter::RecordsAllocFailed,
+        Insert::Kept => Counter::OptionsIgnoredLiveTcp,
     };
     ctx.count(counter.index());
 }

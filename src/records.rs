@@ -93,6 +93,18 @@ pub(crate) enum Insert {
     DroppedAtLimit,
     /// The allocation of the new record failed: nothing was recorded.
     AllocFailed,
+    /// A record for the key existed with another carried value and the caller asked to keep
+    /// it ([`OnConflict::Keep`]): nothing changed, not even its time.
+    Kept,
+}
+
+/// What [`Table::insert_with`] does when the key has a record with another carried value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnConflict {
+    /// The newer option wins (UDP flows, and a TCP SYN: a new connection on the tuple).
+    Replace,
+    /// The record stays (a live TCP connection's: its addresses cannot change).
+    Keep,
 }
 
 /// What one [`Table::expire`] call did.
@@ -378,15 +390,31 @@ impl Table {
     /// near this bucket, e.g. a tiny `max_records`), the new record is dropped:
     /// [`Insert::DroppedAtLimit`].
     pub(crate) fn insert(&mut self, key: &Key, carried: &Carried, now: u64) -> Insert {
+        self.insert_with(key, carried, now, OnConflict::Replace)
+    }
+
+    /// As [`Table::insert`], with `on_conflict` deciding what happens to a record of the key
+    /// that carries other addresses.
+    pub(crate) fn insert_with(
+        &mut self,
+        key: &Key,
+        carried: &Carried,
+        now: u64,
+        on_conflict: OnConflict,
+    ) -> Insert {
         let idx = self.bucket_of_key(key);
         if let Some(head) = self.buckets.get_mut(idx) {
             let mut cur = head.as_deref_mut();
             while let Some(node) = cur {
                 if node.key == *key {
-                    node.last_seen = node.last_seen.max(now);
                     if node.carried == *carried {
+                        node.last_seen = node.last_seen.max(now);
                         return Insert::Refreshed;
                     }
+                    if on_conflict == OnConflict::Keep {
+                        return Insert::Kept;
+                    }
+                    node.last_seen = node.last_seen.max(now);
                     node.carried = *carried;
                     return Insert::Replaced;
                 }

@@ -41,11 +41,15 @@ pub(crate) enum Counter {
     RecordsForgottenBySyn,
     /// getpeername/getsockname/accept answers given from a record.
     GetnameRewritten,
-    /// Options (and SYNs) from sources outside `trusted_sources`, ignored.
+    /// Options from sources outside `trusted_sources`, ignored (their plain SYNs are not
+    /// counted: they are ordinary clients').
     OptionsUntrusted,
     /// getname answers from a record not given: an IPv6 client for an IPv4 socket, asked
     /// by a kernel thread, whose buffer may be a 16-byte sockaddr_in.
     GetnameKeptForKernel,
+    /// Options for a live TCP connection's tuple carrying other addresses than its record:
+    /// ignored (a forged packet, or a confused balancer); only a SYN starts a new record.
+    OptionsIgnoredLiveTcp,
 }
 
 /// Names of the fixed counters, in [`Counter`] order.
@@ -68,10 +72,11 @@ const NAMES: [&str; FIXED as usize] = [
     "getname_rewritten",
     "options_untrusted",
     "getname_kept_for_kernel",
+    "options_ignored_live_tcp",
 ];
 
 /// Number of fixed counters.
-pub(crate) const FIXED: u32 = Counter::GetnameKeptForKernel as u32 + 1;
+pub(crate) const FIXED: u32 = Counter::OptionsIgnoredLiveTcp as u32 + 1;
 /// All counters: the fixed ones, then one per malformed-option kind.
 pub(crate) const TOTAL: u32 = FIXED + Error::COUNT as u32;
 

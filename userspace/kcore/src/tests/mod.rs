@@ -2,7 +2,9 @@
 
 use crate::mem;
 use crate::option_codec::{Carried, Family};
-use crate::records::{Expire, Insert, Key, Table, EVICT_WINDOW_RECORDS, MAX_BUCKETS, MIN_BUCKETS};
+use crate::records::{
+    Expire, Insert, Key, OnConflict, Table, EVICT_WINDOW_RECORDS, MAX_BUCKETS, MIN_BUCKETS,
+};
 
 mod model;
 
@@ -104,6 +106,39 @@ fn sizes() {
         assert_eq!(t.max_records(), max);
         assert_eq!(t.len(), 0);
     }
+}
+
+#[test]
+fn keep_leaves_a_conflicting_record_alone() {
+    let mut t = Table::new(100, 7).unwrap();
+    let k = key(4000, 1);
+    assert_eq!(
+        t.insert_with(&k, &carried(1), 10, OnConflict::Keep),
+        Insert::New
+    );
+    assert_eq!(
+        t.insert_with(&k, &carried(1), 10, OnConflict::Keep),
+        Insert::Refreshed
+    );
+    // Other addresses change nothing, not even the time: still idle since 10.
+    assert_eq!(
+        t.insert_with(&k, &carried(2), 200, OnConflict::Keep),
+        Insert::Kept
+    );
+    assert_eq!(t.len(), 1);
+    let mut cursor = 0;
+    let e = t.expire(310, 300, &mut cursor, usize::MAX, |_| false);
+    assert_eq!(e.expired, 1, "a kept conflict must not refresh the record");
+    // Replace (what a SYN does) takes over a conflicting record.
+    assert_eq!(
+        t.insert_with(&k, &carried(1), 400, OnConflict::Keep),
+        Insert::New
+    );
+    assert_eq!(
+        t.insert_with(&k, &carried(2), 410, OnConflict::Replace),
+        Insert::Replaced
+    );
+    assert_eq!(lookup_exact(&mut t, &k, 410), Some(carried(2)));
 }
 
 #[test]

@@ -197,6 +197,7 @@ proptest! {
                         Insert::Replaced => prop_assert!(had.is_some_and(|h| h != c)),
                         Insert::Refreshed => prop_assert_eq!(had, Some(c)),
                         Insert::AllocFailed => prop_assert!(false, "no allocation failure here"),
+                        Insert::Kept => prop_assert!(false, "insert replaces, never keeps"),
                     }
                     let now_there = lookup_exact(&mut t, &k(p), now);
                     prop_assert!(now_there.is_none() || now_there == Some(c));
