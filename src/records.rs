@@ -235,11 +235,14 @@ fn unlink_at(head: &mut Link, pos: usize) -> Option<Boxed<Node>> {
 /// Records taken out of the table, and how many of them were TCP.
 #[derive(Clone, Copy, Default)]
 struct Removed {
+    /// Records removed, of every protocol.
     all: u32,
+    /// Of those, TCP records.
     tcp: u32,
 }
 
 impl Removed {
+    /// Counts one removed record of `key`.
     fn add(&mut self, key: &Key) {
         self.all = self.all.saturating_add(1);
         if key.proto == IPPROTO_TCP {
