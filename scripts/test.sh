@@ -25,7 +25,8 @@ fi
 host_rc=0
 if [ -f userspace/Cargo.toml ]; then
 	step "host tests (userspace workspace)"
-	(cd userspace && cargo fmt --check && cargo test 2>&1) || host_rc=$?
+	(cd userspace && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings &&
+		cargo test 2>&1) || host_rc=$?
 	step "no-panic object checks (option_codec.rs, records.rs)"
 	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
 	step "building the example programs the guest suite runs"
