@@ -491,14 +491,53 @@ static void sock_tuple(const struct sock *sk, struct toa_uoa_tuple *t)
 	memcpy(t->daddr, &inet->inet_rcv_saddr, 4);
 }
 
+/*
+ * Whether a getname on this socket could be answered from a record: a connected TCP or UDP
+ * socket in a namespace that is up and holds records of its protocol. Only a connected
+ * socket has a peer a record can be about: a listening, unbound or unconnected one (no peer
+ * port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's answer, whatever records exist
+ * (its tuple's zero peer would otherwise match a record made from a packet sent from [::]:0).
+ * Under RCU (the probe handlers run with preemption off): `live` seen set keeps the
+ * namespace's state until the handler returns. The record counts are read unlocked: a
+ * record a connection's handshake made was published (by the unlock after its insert)
+ * before the socket could be accepted and asked its name.
+ */
+static struct toa_uoa_net *getname_candidate(const struct socket *sock)
+{
+	const struct sock *sk = sock ? sock->sk : NULL;
+	struct toa_uoa_net *tn;
+
+	if (!sk || (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP))
+		return NULL;
+	if (!inet_sk(sk)->inet_dport ||
+	    ((1 << READ_ONCE(sk->sk_state)) & (TCPF_LISTEN | TCPF_CLOSE | TCPF_SYN_SENT)))
+		return NULL;
+	tn = toa_uoa_net(sock_net(sk));
+	if (!smp_load_acquire(&tn->live))
+		return NULL;
+	if (sk->sk_protocol == IPPROTO_TCP ? !READ_ONCE(tn->records_tcp) :
+					      !READ_ONCE(tn->records_udp))
+		return NULL;
+	return tn;
+}
+
+/*
+ * Calls that cannot need a rewrite are declined here (a non-zero return): they hold no
+ * kretprobe instance while inet_getname runs (it may sleep in lock_sock), so the instances
+ * are there for the calls that need them, and they cost nothing more at return.
+ */
 static int getname_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct getname_call *c = (struct getname_call *)ri->data;
+	int candidate;
 
 	c->sock = (struct socket *)regs_get_kernel_argument(regs, 0);
 	c->uaddr = (struct sockaddr *)regs_get_kernel_argument(regs, 1);
 	c->peer = (int)regs_get_kernel_argument(regs, 2);
-	return 0;
+	rcu_read_lock();
+	candidate = getname_candidate(c->sock) != NULL;
+	rcu_read_unlock();
+	return candidate ? 0 : 1;
 }
 
 static int getname_rewrite(struct getname_call *c, struct pt_regs *regs);
@@ -522,31 +561,13 @@ static int getname_rewrite(struct getname_call *c, struct pt_regs *regs)
 	size_t room;
 	int len;
 
-	/* The common case, a socket without a record, leaves after these tests. */
-	if ((int)regs_return_value(regs) < 0 || !c->sock)
+	if ((int)regs_return_value(regs) < 0)
+		return 0;
+	/* Again: the namespace may be going, the socket's state may have changed meanwhile. */
+	tn = getname_candidate(c->sock);
+	if (!tn)
 		return 0;
 	sk = c->sock->sk;
-	if (!sk || (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP))
-		return 0;
-	/*
-	 * Only a connected socket has a peer a record can be about: a listening, unbound or
-	 * unconnected one (no peer port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's
-	 * answer, whatever records exist. Its tuple's zero peer would otherwise match a record
-	 * made from a packet sent from [::]:0.
-	 */
-	if (!inet_sk(sk)->inet_dport ||
-	    ((1 << READ_ONCE(sk->sk_state)) & (TCPF_LISTEN | TCPF_CLOSE | TCPF_SYN_SENT)))
-		return 0;
-	tn = toa_uoa_net(sock_net(sk));
-	if (!smp_load_acquire(&tn->live))
-		return 0;
-	/*
-	 * Unlocked: a record a connection's handshake made was published (by the unlock
-	 * after its insert) before the socket could be accepted and asked its name.
-	 */
-	if (sk->sk_protocol == IPPROTO_TCP ? !READ_ONCE(tn->records_tcp) :
-					      !READ_ONCE(tn->records_udp))
-		return 0;
 	sock_tuple(sk, &t);
 	/*
 	 * Every syscall path (accept, getpeername, getsockname, SO_PEERNAME, io_uring) passes a
@@ -569,7 +590,6 @@ static struct kretprobe getname_probes[] = {
 		.entry_handler = getname_entry,
 		.handler = getname_return,
 		.data_size = sizeof(struct getname_call),
-		.maxactive = 64,
 	},
 #if IS_ENABLED(CONFIG_IPV6)
 	{
@@ -577,7 +597,6 @@ static struct kretprobe getname_probes[] = {
 		.entry_handler = getname_entry,
 		.handler = getname_return,
 		.data_size = sizeof(struct getname_call),
-		.maxactive = 64,
 	},
 #endif
 };
@@ -591,7 +610,16 @@ static struct kretprobe *getname_rps[] = {
 
 int toa_uoa_getname_register(void)
 {
-	int err = register_kretprobes(getname_rps, ARRAY_SIZE(getname_rps));
+	int err, i;
+
+	/*
+	 * Instances for calls in flight at once: a call holds one while inet_getname runs,
+	 * which may sleep in lock_sock. Four per possible CPU, at least 64: above the kernel's
+	 * own default (max(10, 2 * CPUs)); declined calls hold none (getname_entry).
+	 */
+	for (i = 0; i < ARRAY_SIZE(getname_probes); i++)
+		getname_probes[i].maxactive = max_t(int, 64, 4 * num_possible_cpus());
+	err = register_kretprobes(getname_rps, ARRAY_SIZE(getname_rps));
 
 	if (err)
 		pr_err("toa_uoa: cannot probe inet_getname/inet6_getname: error %d (CONFIG_KRETPROBES?)\n",
