@@ -11,16 +11,9 @@ import argparse
 import socket
 import struct
 
+from inet_csum import csum
+
 FLAGS = {"syn": 0x02, "ack": 0x10, "rst": 0x04}
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def main():

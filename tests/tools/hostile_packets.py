@@ -16,19 +16,12 @@ import struct
 import sys
 import time
 
+from inet_csum import csum
+
 SRC4, DST4 = "10.0.0.1", "10.0.0.2"
 SRC6, DST6 = "fd00::1", "fd00::2"
 BODY4 = struct.pack("!HH", 40000, 80) + socket.inet_aton("192.0.2.10") + socket.inet_aton("198.51.100.1")
 BODY6 = struct.pack("!HH", 40000, 80) + bytes(15) + b"\x10" + bytes(15) + b"\x01"
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def udp(sport=6000, dport=9999, payload=b"hostile"):

@@ -9,16 +9,9 @@ import socket
 import struct
 import sys
 
+from inet_csum import csum
+
 CIP, VIP = "2001:db8::66", "2001:db8:1::66"
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def main():
