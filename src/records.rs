@@ -389,9 +389,13 @@ impl Table {
     /// - Reusing the evicted record's memory means a full table under a flood does no
     ///   allocation at all.
     ///
-    /// If the window holds no record (possible only when the table is nearly empty of records
-    /// near this bucket, e.g. a tiny `max_records`), the new record is dropped:
-    /// [`Insert::DroppedAtLimit`].
+    /// A UDP record never evicts a TCP one: TCP records belong to connections that may still
+    /// be open (their answer must not change under them), and UDP churn (a flood of new
+    /// tuples) must not take them. A TCP record may evict either kind.
+    ///
+    /// If the window holds no record it may evict (possible when the table is nearly empty of
+    /// records near this bucket, e.g. a tiny `max_records`, or holds only TCP records near it
+    /// for a UDP key), the new record is dropped: [`Insert::DroppedAtLimit`].
     pub(crate) fn insert(&mut self, key: &Key, carried: &Carried, now: u64) -> Insert {
         self.insert_with(key, carried, now, OnConflict::Replace)
     }
@@ -425,7 +429,7 @@ impl Table {
             }
         }
         if self.len >= self.max_records {
-            let Some(mut node) = self.evict_near(idx) else {
+            let Some(mut node) = self.evict_near(idx, key.proto != IPPROTO_TCP) else {
                 return Insert::DroppedAtLimit;
             };
             node.key = *key;
@@ -464,7 +468,8 @@ impl Table {
     /// Unlinks the record with the oldest last-seen time among the first
     /// [`EVICT_WINDOW_RECORDS`] records of the [`EVICT_WINDOW_BUCKETS`] buckets from `idx` on
     /// (wrapping at the end), and returns it; `None` if those buckets hold no record.
-    fn evict_near(&mut self, idx: usize) -> Option<Boxed<Node>> {
+    /// With `spare_tcp`, TCP records are passed over (a UDP record is being made).
+    fn evict_near(&mut self, idx: usize, spare_tcp: bool) -> Option<Boxed<Node>> {
         // (bucket, position in its chain, last_seen) of the oldest record seen so far.
         let mut oldest: Option<(usize, usize, u64)> = None;
         let mut looked_at = 0usize;
@@ -481,6 +486,7 @@ impl Table {
                 }
                 looked_at = looked_at.saturating_add(1);
                 let older = match oldest {
+                    _ if spare_tcp && node.key.proto == IPPROTO_TCP => false,
                     None => true,
                     Some((_, _, t)) => node.last_seen < t,
                 };

@@ -3,7 +3,8 @@
 # bound (memory too), the newest tuples still get records (the policy evicts the oldest
 # record near the new one's bucket, so new traffic wins), and the counters explain every
 # option: options_valid = records_new + records_dropped_at_limit (+ refreshed/replaced),
-# records_new = records_live + records_evicted.
+# records_new = records_live + records_evicted. A UDP flood does not take a live TCP
+# connection's record.
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
@@ -58,6 +59,40 @@ sys.exit(0 if hits >= 90 else 1)
 PY
 }
 
+# A live TCP connection's record survives a UDP flood at the limit: UDP churn evicts UDP
+# records only.
+tcp_survives_udp_flood() {
+	local tmp out
+	tmp=$(mktemp -d)
+	out=$tmp/peer
+	ip netns exec rs python3 - $RS4 9900 "$tmp/ready" "$tmp/go" >"$out" <<'PY' &
+import os, socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+c.recv(100)
+while not os.path.exists(sys.argv[4]):
+    time.sleep(0.05)
+print("peer", *c.getpeername()[:2])
+c.close()
+PY
+	local srv=$!
+	wait_for "$tmp/ready"
+	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 40900 $RS4 9900 $CIP4 40000 $VIP4 80 \
+		--when syn --send hi >&2 &
+	local cli=$!
+	sleep 1
+	ip netns exec lb python3 "$TOOLS/flood_tuples.py" 5000 9998 >&2
+	touch "$tmp/go"
+	wait $srv
+	wait $cli
+	expect_eq "peer after the flood" "$(awk '$1 == "peer" { print $2, $3 }' "$out")" "$CIP4 40000"
+	rm -rf "$tmp"
+}
+
 check table_flood_10x_bounded flood
 check table_flood_newest_traffic_recorded newest_have_records
+check table_flood_spares_tcp tcp_survives_udp_flood
 done_testing

@@ -142,6 +142,47 @@ fn keep_leaves_a_conflicting_record_alone() {
 }
 
 #[test]
+fn udp_never_evicts_tcp() {
+    let mut t = Table::new(4, 3).unwrap();
+    // Every key in one bucket: all within each other's eviction window.
+    let in_bucket = |t: &Table, proto: u8, n: usize| -> Vec<Key> {
+        (1..=u16::MAX)
+            .map(|p| Key { proto, ..key(p, 1) })
+            .filter(|k| t.bucket_for_test(k) == 0)
+            .take(n)
+            .collect()
+    };
+    let tcp = in_bucket(&t, TCP, 5);
+    let udp = in_bucket(&t, UDP, 40);
+    for (i, k) in tcp.iter().take(4).enumerate() {
+        assert_eq!(t.insert(k, &carried(1), i as u64), Insert::New);
+    }
+    // UDP churn at the limit finds only TCP records: it records nothing, takes nothing.
+    for k in &udp[2..] {
+        assert_eq!(t.insert(k, &carried(2), 1000), Insert::DroppedAtLimit);
+    }
+    for k in &tcp[..4] {
+        assert_eq!(lookup_exact(&mut t, k, 1000), Some(carried(1)));
+    }
+    // With a UDP record among them, UDP evicts that one, not the older TCP ones.
+    assert!(t.remove(&tcp[3]));
+    assert_eq!(t.insert(&udp[0], &carried(3), 10), Insert::New);
+    assert_eq!(
+        t.insert(&udp[1], &carried(4), 2000),
+        Insert::NewAfterEvicting
+    );
+    assert_eq!(lookup_exact(&mut t, &udp[0], 2000), None);
+    for k in &tcp[..3] {
+        assert_eq!(lookup_exact(&mut t, k, 2000), Some(carried(1)));
+    }
+    // A TCP record may evict either kind.
+    assert_eq!(
+        t.insert(&tcp[4], &carried(5), 3000),
+        Insert::NewAfterEvicting
+    );
+}
+
+#[test]
 fn insert_replace_refresh() {
     let mut t = Table::new(100, 7).unwrap();
     let k = key(4000, 1);
