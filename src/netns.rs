@@ -8,7 +8,7 @@ use kernel::alloc::{flags, KBox};
 
 use crate::ffi::{self, NetCtx};
 use crate::option_codec::{Carried, IPPROTO_TCP};
-use crate::records::Table;
+use crate::records::{Key, Table};
 use crate::sockopt::{self, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP1};
 use crate::stats::{self, Counter};
 use crate::trust::Trust;
@@ -23,6 +23,9 @@ pub(crate) struct Locked {
 
 /// Buckets swept per lock hold: keeps interrupts-off time short on a big table.
 const GC_CHUNK: usize = 256;
+/// Idle TCP records collected per chunk, to be checked against the sockets without the lock.
+/// More in one chunk are kept, unchecked, for one more idle period.
+const GC_TCP_CHECKS: usize = 32;
 
 /// A new namespace's state, or `None` if its memory cannot be had.
 pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
@@ -44,20 +47,46 @@ pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
 }
 
 /// One expiry sweep over the whole table, a chunk per lock hold.
+///
+/// A TCP connection that still exists keeps its record however long it is quiet: its
+/// getpeername answer must not change under it. Whether it exists is a socket look-up, done
+/// without the table's lock (which is held with interrupts off): under the lock the sweep
+/// removes idle UDP records and collects idle TCP ones (stamping them with the sweep's time);
+/// then their sockets are looked up; then, under the lock again, those whose connection is
+/// gone are removed, unless a packet or a look-up touched them meanwhile.
 pub(crate) fn gc(ctx: &NetCtx<'_>) {
     let idle = u64::from(ffi::params().idle_timeout_secs).saturating_mul(u64::from(ffi::hz()));
+    let mut idle_tcp: [Option<Key>; GC_TCP_CHECKS] = [None; GC_TCP_CHECKS];
     loop {
         let now = ffi::jiffies();
-        let (expired, done) = {
+        let (mut expired, done) = {
             let mut l = ctx.lock();
             let Locked { table, gc_cursor } = &mut *l;
-            // A TCP connection that still exists keeps its record however long it is
-            // quiet: its getpeername answer must not change under it.
             let e = table.expire(now, idle, gc_cursor, GC_CHUNK, |k| {
-                k.proto == IPPROTO_TCP && ctx.tcp_established(k)
+                if k.proto != IPPROTO_TCP {
+                    return false;
+                }
+                if let Some(slot) = idle_tcp.iter_mut().find(|s| s.is_none()) {
+                    *slot = Some(*k);
+                }
+                true
             });
             (e.expired, e.done)
         };
+        // Keep only the keys whose connection is gone.
+        for slot in idle_tcp.iter_mut() {
+            if slot.is_some_and(|k| ctx.tcp_established(&k)) {
+                *slot = None;
+            }
+        }
+        if idle_tcp.iter().any(Option::is_some) {
+            let mut l = ctx.lock();
+            for k in idle_tcp.iter_mut().filter_map(Option::take) {
+                if l.table.remove_if_untouched(&k, now) {
+                    expired = expired.saturating_add(1);
+                }
+            }
+        }
         for _ in 0..expired {
             ctx.count(Counter::RecordsExpired.index());
         }

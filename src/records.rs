@@ -565,6 +565,27 @@ impl Table {
         true
     }
 
+    /// Removes the record of `key` if nothing has touched it since time `stamp`: its
+    /// last-seen time is still `stamp` (a packet or a look-up since would have moved it).
+    /// Returns whether it was removed.
+    ///
+    /// The expiry uses it for idle TCP records whose connection it checked without the lock:
+    /// the check ran between the sweep that stamped them and this call.
+    pub(crate) fn remove_if_untouched(&mut self, key: &Key, stamp: u64) -> bool {
+        let untouched = {
+            let idx = self.bucket_of_key(key);
+            let mut cur = self.buckets.get(idx).and_then(|h| h.as_deref());
+            loop {
+                match cur {
+                    None => break false,
+                    Some(node) if node.key == *key => break node.last_seen == stamp,
+                    Some(node) => cur = node.next.as_deref(),
+                }
+            }
+        };
+        untouched && self.remove(key)
+    }
+
     /// Removes idle records from at most `budget` buckets, starting at bucket `*cursor`.
     ///
     /// A record is idle when `now - last_seen >= idle` (saturating: a last-seen time in the

@@ -32,6 +32,66 @@ expiry() {
 	expect_eq expired "$(proc_stat rs records_expired)" 2
 }
 
+# A live TCP connection keeps its record past idle_timeout (its answer must not change
+# under it), however quiet; once the client has closed it (the server's side then leaves no
+# TIME_WAIT), the record expires and records_live is back to 0.
+tcp_lives_with_its_connection() {
+	insmod "$KO" idle_timeout=2
+	setup_pair
+	local tmp i
+	tmp=$(mktemp -d)
+	cat >"$tmp/server.py" <<'PY'
+import os, socket, sys, time
+addr, d = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind((addr, 9500))
+s.listen()
+open(os.path.join(d, "ready"), "w").close()
+c, _ = s.accept()
+while not os.path.exists(os.path.join(d, "ask")):
+    time.sleep(0.05)
+print("peer", *c.getpeername()[:2], flush=True)
+c.recv(100)  # returns when the client closes
+c.close()
+PY
+	cat >"$tmp/client.py" <<'PY'
+import os, socket, sys, time
+sys.path.insert(0, sys.argv[1])
+from uoa_send import ipv4_option
+tools, src, dst, cip, vip, d = sys.argv[1:7]
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option(cip, 40000, vip, 80))
+s.bind((src, 40500))
+s.connect((dst, 9500))
+while not os.path.exists(os.path.join(d, "close")):
+    time.sleep(0.05)
+s.close()
+PY
+	ip netns exec rs python3 "$tmp/server.py" $RS4 "$tmp" >"$tmp/peers" &
+	local srv=$!
+	wait_for "$tmp/ready"
+	ip netns exec lb python3 "$tmp/client.py" "$TOOLS" $LB4 $RS4 $CIP4 $VIP4 "$tmp" &
+	local cli=$!
+	# Quiet for three idle periods (the sweep runs every second here).
+	sleep 7
+	touch "$tmp/ask"
+	for i in $(seq 1 50); do grep -q '^peer' "$tmp/peers" && break; sleep 0.1; done
+	expect_eq "peer after 7 s idle" "$(awk '$1 == "peer" { print $2, $3 }' "$tmp/peers")" "$CIP4 40000"
+	expect_eq "live after 7 s idle" "$(proc_stat rs records_live)" 1
+	expect_eq "expired while connected" "$(proc_stat rs records_expired)" 0
+	touch "$tmp/close"
+	wait $cli
+	wait $srv
+	for i in $(seq 1 40); do
+		[ "$(proc_stat rs records_live)" = 0 ] && break
+		sleep 0.25
+	done
+	echo "expired about $((i / 4)) s after the close" >&2
+	expect_eq "live after the close" "$(proc_stat rs records_live)" 0
+	expect_eq expired "$(proc_stat rs records_expired)" 1
+	rm -rf "$tmp"
+}
+
 bounded() {
 	insmod "$KO" max_records=3
 	setup_pair
@@ -71,6 +131,9 @@ namespace_goes_with_records() {
 }
 
 check idle_expiry expiry
+unload_module
+ip -all netns delete
+check tcp_record_lives_with_its_connection tcp_lives_with_its_connection
 unload_module
 ip -all netns delete
 check max_records_bounds_the_table bounded

@@ -83,6 +83,14 @@ pub fn lookup(t: &mut Table, k: &Key, any: bool, now: u64) -> Option<Carried> {
 pub fn remove(t: &mut Table, k: &Key) -> bool {
     t.remove(k)
 }
+/// Inserts, keeping a conflicting record.
+pub fn insert_keep(t: &mut Table, k: &Key, c: &Carried, now: u64) -> u32 {
+    t.insert_with(k, c, now, records::OnConflict::Keep) as u32
+}
+/// Removes if untouched.
+pub fn remove_if_untouched(t: &mut Table, k: &Key, stamp: u64) -> bool {
+    t.remove_if_untouched(k, stamp)
+}
 /// Expires.
 pub fn expire(t: &mut Table, now: u64, idle: u64, cursor: &mut usize, budget: usize) -> (u32, bool) {
     let e = t.expire(now, idle, cursor, budget, |k| k.sport == 7);

@@ -183,6 +183,21 @@ fn udp_never_evicts_tcp() {
 }
 
 #[test]
+fn remove_if_untouched_spares_what_was_touched() {
+    let mut t = Table::new(100, 7).unwrap();
+    let (a, b) = (key(1, 1), key(2, 1));
+    assert_eq!(t.insert(&a, &carried(1), 50), Insert::New);
+    assert_eq!(t.insert(&b, &carried(1), 50), Insert::New);
+    // A packet for b after the stamp: b stays; a, untouched since 50, goes.
+    assert_eq!(t.insert(&b, &carried(1), 51), Insert::Refreshed);
+    assert!(t.remove_if_untouched(&a, 50));
+    assert!(!t.remove_if_untouched(&b, 50));
+    assert!(!t.remove_if_untouched(&key(3, 1), 50), "no record");
+    assert_eq!(t.len(), 1);
+    assert_eq!(lookup_exact(&mut t, &b, 60), Some(carried(1)));
+}
+
+#[test]
 fn insert_replace_refresh() {
     let mut t = Table::new(100, 7).unwrap();
     let k = key(4000, 1);
