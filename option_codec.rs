@@ -30,6 +30,12 @@ pub const IPV6_HEADER_DST: u8 = 60;
 pub const IPV6_HEADER_HOP_BY_HOP: u8 = 0;
 /// IPv6 Next Header value of a Routing header (walked over).
 pub const IPV6_HEADER_ROUTING: u8 = 43;
+/// IPv6 Next Header value of a Fragment header: walked over in a first fragment (offset 0,
+/// which holds the Destination Options of the fragmentable part and the transport header),
+/// the end of the walk in any other fragment.
+pub const IPV6_HEADER_FRAGMENT: u8 = 44;
+/// Length of a Fragment header (it has no length field).
+const V6_FRAGMENT_HEADER_LEN: usize = 8;
 /// IPv6 option type of the address option inside a Destination Options header.
 pub const IPV6_HEADER_OPTION: u8 = 31;
 /// Most IPv6 extension headers walked before giving up with [`Error::V6ChainTooLong`].
@@ -457,7 +463,7 @@ fn decode_v6_option(opt: &[u8]) -> Result<Carried, Error> {
 fn is_walked_v6(nh: u8) -> bool {
     matches!(
         nh,
-        IPV6_HEADER_HOP_BY_HOP | IPV6_HEADER_DST | IPV6_HEADER_ROUTING
+        IPV6_HEADER_HOP_BY_HOP | IPV6_HEADER_DST | IPV6_HEADER_ROUTING | IPV6_HEADER_FRAGMENT
     )
 }
 
@@ -479,6 +485,27 @@ fn walk_v6(pkt: &[u8], read_options: bool) -> Result<(Option<Carried>, Transport
             return Err(Error::V6HopByHopNotFirst);
         }
         let next = *pkt.get(off).ok_or(Error::V6HeaderPastPacket)?;
+        if nh == IPV6_HEADER_FRAGMENT {
+            let end = off
+                .checked_add(V6_FRAGMENT_HEADER_LEN)
+                .ok_or(Error::V6HeaderPastPacket)?;
+            let hdr = pkt.get(off..end).ok_or(Error::V6HeaderPastPacket)?;
+            // Fragment Offset: the top 13 bits of bytes 2..4.
+            let offset = be16(hdr, 2).ok_or(Error::V6HeaderPastPacket)? >> 3;
+            if offset != 0 {
+                // A later fragment: its payload is the middle of the datagram.
+                return Ok((
+                    found,
+                    Transport {
+                        protocol: IPV6_HEADER_FRAGMENT,
+                        offset: end,
+                    },
+                ));
+            }
+            nh = next;
+            off = end;
+            continue;
+        }
         let hdrlen = *pkt
             .get(off.saturating_add(1))
             .ok_or(Error::V6HeaderPastPacket)?;
@@ -576,9 +603,12 @@ fn walk_v6_options(hdr: &[u8], hop_by_hop: bool) -> Result<Option<Carried>, Erro
 ///
 /// Returns `Ok(None)` when no Destination Options header holds a type-31 option, `Ok(Some(_))`
 /// with what it carried, or the check that failed. Packets whose Next Header is not Hop-by-Hop,
-/// Destination Options or Routing (nearly all traffic) return after three comparisons. The walk
-/// visits at most [`MAX_V6_EXT_HEADERS`] headers and stops at the first other Next Header (the
-/// transport, or a Fragment/ESP/AH/No Next Header, which it does not look into).
+/// Destination Options, Routing or Fragment (nearly all traffic) return after four comparisons.
+/// The walk visits at most [`MAX_V6_EXT_HEADERS`] headers and stops at the first other Next
+/// Header (the transport, or an ESP/AH/No Next Header, which it does not look into), or at the
+/// Fragment header of a fragment other than the first. A first fragment is walked on: a
+/// datagram too big for the link keeps its option (in its fragmentable part) and its ports in
+/// the first fragment, which the LOCAL_IN hook sees when no defragmentation ran before it.
 pub fn parse_ipv6(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
     let first = *pkt.first().ok_or(Error::Truncated)?;
     if first >> 4 != 6 {

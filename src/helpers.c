@@ -237,7 +237,9 @@ static unsigned int hook_ipv6(void *priv, struct sk_buff *skb, const struct nf_h
 {
 	u8 nh = ipv6_hdr(skb)->nexthdr;
 
-	if (likely(nh != NEXTHDR_DEST && nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING) &&
+	/* A first fragment may hold the option (in its fragmentable part) and the ports. */
+	if (likely(nh != NEXTHDR_DEST && nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
+		   nh != NEXTHDR_FRAGMENT) &&
 	    likely(nh != IPPROTO_TCP || !syn_may_forget(state, skb, sizeof(struct ipv6hdr))))
 		return NF_ACCEPT;
 	hand_to_rust(state, skb);

@@ -284,23 +284,39 @@ fn no_option_cases() {
     // IPv6 with a padding-only Destination Options header.
     let pkt = ipv6(60, &ext_header(IPPROTO_TCP, &[1, 4, 0, 0, 0, 0]), &tcp);
     assert_eq!(parse_packet(&pkt), Ok(None));
-    // The walk stops at a Fragment header (44) and does not look inside.
-    let frag = [IPPROTO_TCP, 0, 0, 0, 0, 0, 0, 1];
-    let mut chain = frag.to_vec();
+    // A first fragment (offset 0) is walked on: its fragmentable part holds the Destination
+    // Options with the option and the transport header with the ports.
+    let first_frag = [60, 0, 0, 1, 0, 0, 0, 7]; // next: Destination Options; offset 0, M=1
+    let mut chain = first_frag.to_vec();
+    chain.extend(v6_dstopt(&carried4(), IPPROTO_TCP));
+    let pkt = ipv6(44, &chain, &tcp);
+    let p = parse_packet(&pkt).unwrap().unwrap();
+    assert_eq!(p.carried, carried4());
+    assert_eq!((p.protocol, p.transport_offset), (IPPROTO_TCP, 40 + 8 + 16));
+    assert!(p.outer_tuple(&pkt).is_some(), "the ports are in the first fragment");
+    // A later fragment (offset 1, i.e. 8 bytes on) ends the walk: what follows is the middle
+    // of the datagram, whatever it looks like.
+    let later_frag = [60, 0, 0, 8, 0, 0, 0, 7];
+    let mut chain = later_frag.to_vec();
     chain.extend(v6_dstopt(&carried4(), IPPROTO_TCP));
     let pkt = ipv6(44, &chain, &tcp);
     assert_eq!(parse_packet(&pkt), Ok(None));
-    // ... but an option before the Fragment header is found, with protocol 44 reported.
+    assert_eq!(find_transport(&pkt).map(|t| (t.protocol, t.offset)), Ok((44, 48)));
+    // ... but an option before the Fragment header (the unfragmentable part) is found, with
+    // protocol 44 reported and no ports.
     let mut chain = v6_dstopt(&carried4(), 44);
-    chain.extend(frag);
+    chain.extend(later_frag);
     let pkt = ipv6(60, &chain, &tcp);
     let p = parse_packet(&pkt).unwrap().unwrap();
-    assert_eq!((p.protocol, p.transport_offset), (44, 40 + 16));
+    assert_eq!((p.protocol, p.transport_offset), (44, 40 + 16 + 8));
     assert_eq!(
         p.outer_tuple(&pkt),
         None,
-        "no ports after a fragment header"
+        "no ports after a later fragment's header"
     );
+    // A Fragment header cut short.
+    let pkt = ipv6(44, &first_frag[..4], &[]);
+    assert!(parse_packet(&pkt).is_err());
 }
 
 #[test]
