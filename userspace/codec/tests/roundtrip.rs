@@ -293,7 +293,10 @@ fn no_option_cases() {
     let p = parse_packet(&pkt).unwrap().unwrap();
     assert_eq!(p.carried, carried4());
     assert_eq!((p.protocol, p.transport_offset), (IPPROTO_TCP, 40 + 8 + 16));
-    assert!(p.outer_tuple(&pkt).is_some(), "the ports are in the first fragment");
+    assert!(
+        p.outer_tuple(&pkt).is_some(),
+        "the ports are in the first fragment"
+    );
     // A later fragment (offset 1, i.e. 8 bytes on) ends the walk: what follows is the middle
     // of the datagram, whatever it looks like.
     let later_frag = [60, 0, 0, 8, 0, 0, 0, 7];
@@ -301,7 +304,10 @@ fn no_option_cases() {
     chain.extend(v6_dstopt(&carried4(), IPPROTO_TCP));
     let pkt = ipv6(44, &chain, &tcp);
     assert_eq!(parse_packet(&pkt), Ok(None));
-    assert_eq!(find_transport(&pkt).map(|t| (t.protocol, t.offset)), Ok((44, 48)));
+    assert_eq!(
+        find_transport(&pkt).map(|t| (t.protocol, t.offset)),
+        Ok((44, 48))
+    );
     // ... but an option before the Fragment header (the unfragmentable part) is found, with
     // protocol 44 reported and no ports.
     let mut chain = v6_dstopt(&carried4(), 44);
