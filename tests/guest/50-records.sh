@@ -22,13 +22,7 @@ expiry() {
 	# Not records_live: on a slow (debug) kernel the first record may already be idle for
 	# 2 s by the time it is read.
 	expect_eq new "$(proc_stat rs records_new)" 2
-	local i
-	for i in $(seq 1 60); do
-		[ "$(proc_stat rs records_live)" = 0 ] && break
-		sleep 0.5
-	done
-	echo "all expired after about $((i / 2)) s" >&2
-	expect_eq "live, idle for 2 s" "$(proc_stat rs records_live)" 0
+	expect_stat rs records_live 0 30
 	expect_eq expired "$(proc_stat rs records_expired)" 2
 }
 
@@ -82,12 +76,7 @@ PY
 	touch "$tmp/close"
 	wait $cli
 	wait $srv
-	for i in $(seq 1 40); do
-		[ "$(proc_stat rs records_live)" = 0 ] && break
-		sleep 0.25
-	done
-	echo "expired about $((i / 4)) s after the close" >&2
-	expect_eq "live after the close" "$(proc_stat rs records_live)" 0
+	expect_stat rs records_live 0 10
 	expect_eq expired "$(proc_stat rs records_expired)" 1
 	rm -rf "$tmp"
 }

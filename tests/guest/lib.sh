@@ -171,14 +171,14 @@ proc_stat() {
 	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/toa_uoa
 }
 
-# expect_stat NS NAME WANT: the counter reaches WANT within 5 seconds (a datagram sent
-# to a neighbour not yet resolved waits for the answer, so it arrives after its sender
-# returned) and then is exactly WANT.
+# expect_stat NS NAME WANT [SECONDS]: the counter reaches WANT within SECONDS (default 5:
+# a datagram sent to a neighbour not yet resolved waits for the answer, so it arrives after
+# its sender returned; expiry runs from a timer) and then is exactly WANT. Says how long.
 expect_stat() {
 	local i got
-	for i in $(seq 1 50); do
+	for i in $(seq 1 $((${4:-5} * 10))); do
 		got=$(proc_stat "$1" "$2")
-		[ "$got" != "$3" ] || return 0
+		[ "$got" != "$3" ] || { echo "$2 reached $3 after about $((i / 10)) s" >&2; return 0; }
 		sleep 0.1
 	done
 	expect_eq "$2" "$got" "$3"
