@@ -56,12 +56,12 @@ data_only() {
 	expect_eq "getsockname" "$(line data getsockname)" "ipv4 $VIP4 8080 16"
 }
 
-# Option first on the ACK that completes the handshake (the usual balancer behaviour): the
-# record is there before accept() returns.
+# Option only on the ACK that completes the handshake, never again (how DPVS sends it): the
+# record is there before accept() returns, and the data packets after carry none.
 ack_only() {
 	local fam=$1 lb=$2 rs=$3 cip=$4 vip=$5 len=$6
 	port=$((20000 + RANDOM % 5000))
-	serve "ack$fam" "$lb" "$rs" "$cip" "$vip" ack
+	serve "ack$fam" "$lb" "$rs" "$cip" "$vip" ack-only
 	expect_toa "ack$fam" "$7" "$cip" "$vip" "$len"
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A TCP client playing the balancer's side: connects SRC:SPORT -> DST:DPORT and puts the
 type-31 option (carrying CIP:CPORT, VIP:VPORT) on its packets: on all of them from the SYN
-on (--when syn), from the handshake-completing ACK on (--when ack), only from the first
-data packet on (--when data), or on none (--when never). Sends one line, then waits for
+on (--when syn), from the handshake-completing ACK on (--when ack), on that ACK only
+(--when ack-only, as DPVS sends it), only from the first data packet on (--when data), or on
+none (--when never). Sends one line, then waits for
 the server to close.
 
 --when ack needs nft and runs in its own network namespace (it adds a table there): the
@@ -34,7 +35,7 @@ def main():
     p = argparse.ArgumentParser()
     for a in ("src", "sport", "dst", "dport", "cip", "cport", "vip", "vport"):
         p.add_argument(a, type=int if "port" in a else str)
-    p.add_argument("--when", choices=("syn", "ack", "data", "never"), default="syn")
+    p.add_argument("--when", choices=("syn", "ack", "ack-only", "data", "never"), default="syn")
     p.add_argument("--send", default="GET / HTTP/1.0\r\n\r\n")
     a = p.parse_args()
     fam = socket.AF_INET6 if ipaddress.ip_address(a.src).version == 6 else socket.AF_INET
@@ -50,7 +51,7 @@ def main():
 
     if a.when == "syn":
         put_option()
-    if a.when == "ack":
+    if a.when in ("ack", "ack-only"):
         nft("add table inet toa_ack")
         nft("add chain inet toa_ack in { type filter hook input priority 0; }")
         nft("add chain inet toa_ack out { type filter hook output priority 0; }")
@@ -68,6 +69,12 @@ def main():
         nft("delete table inet toa_ack")
         if err:
             raise OSError(err, os.strerror(err))
+        if a.when == "ack-only":
+            # As DPVS sends it: on the handshake-completing ACK, never again.
+            if fam == socket.AF_INET:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"")
+            else:
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_DSTOPTS, b"")
     else:
         s.settimeout(30)
         s.connect((a.dst, a.dport))
