@@ -81,6 +81,26 @@ PY
 	rm -rf "$tmp"
 }
 
+# A look-up uses the record, so it counts as traffic: looked up every 0.5 s, a UDP record
+# outlives idle_timeout several times over; left alone, it expires.
+lookups_keep_it() {
+	insmod "$KO" idle_timeout=2
+	setup_pair
+	send 1 7500
+	ip netns exec rs env TOP="$TOP" python3 - <<'PY' >&2
+import os, socket, sys, time
+sys.path.insert(0, os.environ["TOP"] + "/python")
+import toa_uoa
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(12):
+    toa_uoa.lookup_v1(s, ("10.0.0.1", 7500), ("10.0.0.2", 9))
+    time.sleep(0.5)
+print("still there after 6 s of look-ups, idle_timeout 2 s")
+PY
+	expect_eq "expired while looked up" "$(proc_stat rs records_expired)" 0
+	expect_stat rs records_live 0 10
+}
+
 bounded() {
 	insmod "$KO" max_records=3
 	setup_pair
@@ -123,6 +143,9 @@ check idle_expiry expiry
 unload_module
 ip -all netns delete
 check tcp_record_lives_with_its_connection tcp_lives_with_its_connection
+unload_module
+ip -all netns delete
+check lookup_refreshes_idle_time lookups_keep_it
 unload_module
 ip -all netns delete
 check max_records_bounds_the_table bounded
