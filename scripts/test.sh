@@ -69,8 +69,8 @@ for k in $KERNELS; do
 done
 
 # The debug kernel (KASAN, lockdep, UBSAN, kmemleak...) runs part of the suite here when it is
-# already in the cache: building it cold (15-20 minutes) plus its whole suite (about an hour
-# under TCG) would not fit CI's limit next to the above. scripts/test-debug.sh builds it and
+# already in the cache: building it cold (8 minutes, more with other work on the cores) plus
+# its whole suite (20 minutes under TCG) would crowd CI's limit next to the above. scripts/test-debug.sh builds it and
 # runs everything. The part: load/unload cycles, unloading under traffic, the table flood.
 debug_rc=0
 debug_done=$(dirname "$(scripts/setup.sh --variant debug --print-kdir)")/done
