@@ -214,12 +214,13 @@ static bool tcp_syn(struct sk_buff *skb, unsigned int thoff)
 
 /*
  * A SYN without options has something to do only if the namespace holds TCP records (it
- * forgets its tuple's): in the common case, and under a SYN flood, it takes no lock.
+ * forgets its tuple's): in the common case, and under a SYN flood, it takes no lock. Other
+ * TCP segments leave after the flags test, as before.
  */
 static bool syn_may_forget(const struct nf_hook_state *state, struct sk_buff *skb,
 			   unsigned int thoff)
 {
-	return READ_ONCE(toa_uoa_net(state->net)->records_tcp) && tcp_syn(skb, thoff);
+	return tcp_syn(skb, thoff) && READ_ONCE(toa_uoa_net(state->net)->records_tcp);
 }
 
 static unsigned int hook_ipv4(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)

@@ -72,8 +72,10 @@ fn forget_on_syn(ctx: &NetCtx<'_>, pkt: &[u8]) {
         if !ctx.trust().allows(key.family, &key.saddr) {
             return;
         }
-        // On a live connection's tuple the SYN opens nothing (it is forged, or stray).
-        if ctx.tcp_connected(&key) {
+        // The socket look-up only for a tuple that has a record: on a live connection's
+        // tuple the SYN opens nothing (it is forged, or stray).
+        let has_record = ctx.lock().table.contains(&key);
+        if !has_record || ctx.tcp_connected(&key) {
             return;
         }
         if ctx.lock().table.remove(&key) {

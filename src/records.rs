@@ -539,11 +539,39 @@ impl Table {
         None
     }
 
+    /// Whether `key` has a record (nothing about it changes).
+    pub(crate) fn contains(&self, key: &Key) -> bool {
+        let idx = self.bucket_of_key(key);
+        let mut cur = self.buckets.get(idx).and_then(|h| h.as_deref());
+        while let Some(node) = cur {
+            if node.key == *key {
+                return true;
+            }
+            cur = node.next.as_deref();
+        }
+        false
+    }
+
     /// Removes the record for `key`; whether there was one.
     ///
     /// Used when a TCP SYN arrives for a tuple: a new connection on a reused tuple must not be
     /// given the previous connection's client.
     pub(crate) fn remove(&mut self, key: &Key) -> bool {
+        self.remove_where(key, |_| true)
+    }
+
+    /// Removes the record of `key` if nothing has touched it since time `stamp`: its
+    /// last-seen time is still `stamp` (a packet or a look-up since would have moved it).
+    /// Returns whether it was removed.
+    ///
+    /// The expiry uses it for idle TCP records whose connection it checked without the lock:
+    /// the check ran between the sweep that stamped them and this call.
+    pub(crate) fn remove_if_untouched(&mut self, key: &Key, stamp: u64) -> bool {
+        self.remove_where(key, |node| node.last_seen == stamp)
+    }
+
+    /// Removes the record of `key` if `pred` says so of it; whether it was removed.
+    fn remove_where(&mut self, key: &Key, pred: impl FnOnce(&Node) -> bool) -> bool {
         let idx = self.bucket_of_key(key);
         let Some(head) = self.buckets.get_mut(idx) else {
             return false;
@@ -555,6 +583,9 @@ impl Table {
             };
             cur = &mut node.next;
         }
+        if !cur.as_deref().is_some_and(pred) {
+            return false;
+        }
         let Some(mut node) = cur.take() else {
             return false;
         };
@@ -563,27 +594,6 @@ impl Table {
         r.add(&node.key);
         self.uncount(r);
         true
-    }
-
-    /// Removes the record of `key` if nothing has touched it since time `stamp`: its
-    /// last-seen time is still `stamp` (a packet or a look-up since would have moved it).
-    /// Returns whether it was removed.
-    ///
-    /// The expiry uses it for idle TCP records whose connection it checked without the lock:
-    /// the check ran between the sweep that stamped them and this call.
-    pub(crate) fn remove_if_untouched(&mut self, key: &Key, stamp: u64) -> bool {
-        let untouched = {
-            let idx = self.bucket_of_key(key);
-            let mut cur = self.buckets.get(idx).and_then(|h| h.as_deref());
-            loop {
-                match cur {
-                    None => break false,
-                    Some(node) if node.key == *key => break node.last_seen == stamp,
-                    Some(node) => cur = node.next.as_deref(),
-                }
-            }
-        };
-        untouched && self.remove(key)
     }
 
     /// Removes idle records from at most `budget` buckets, starting at bucket `*cursor`.

@@ -87,6 +87,10 @@ pub fn remove(t: &mut Table, k: &Key) -> bool {
 pub fn insert_keep(t: &mut Table, k: &Key, c: &Carried, now: u64) -> u32 {
     t.insert_with(k, c, now, records::OnConflict::Keep) as u32
 }
+/// Has a record.
+pub fn contains(t: &Table, k: &Key) -> bool {
+    t.contains(k)
+}
 /// Removes if untouched.
 pub fn remove_if_untouched(t: &mut Table, k: &Key, stamp: u64) -> bool {
     t.remove_if_untouched(k, stamp)

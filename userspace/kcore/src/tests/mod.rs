@@ -192,6 +192,7 @@ fn remove_if_untouched_spares_what_was_touched() {
     assert_eq!(t.insert(&b, &carried(1), 51), Insert::Refreshed);
     assert!(t.remove_if_untouched(&a, 50));
     assert!(!t.remove_if_untouched(&b, 50));
+    assert!(!t.contains(&a) && t.contains(&b));
     assert!(!t.remove_if_untouched(&key(3, 1), 50), "no record");
     assert_eq!(t.len(), 1);
     assert_eq!(lookup_exact(&mut t, &b, 60), Some(carried(1)));
