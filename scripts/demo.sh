@@ -20,7 +20,7 @@ if [ "$KERNEL" = "$DEBIAN_KERNEL" ]; then
 	scripts/build.sh --kernel "$KERNEL"
 	export TOA_UOA_KO=$TOP/build/$KERNEL/toa_uoa.ko
 fi
-step "building toa-uoa-lb, the balancer stage (first run: fetches and builds the nfq crate, under a minute)"
+step "building toa-uoa-lb, the balancer stage (first run: under a minute)"
 (cd userspace && cargo build --release --quiet -p toa-uoa-lb)
 step "booting the $KERNEL kernel ($(scripts/vm.sh accel --kernel "$KERNEL")) and running the demo"
 scripts/vm.sh --kernel "$KERNEL" run -- tests/demo/demo.sh
