@@ -63,10 +63,14 @@ void toa_uoa_getname_unregister(void);
 u64 toa_uoa_getname_missed(void);
 void toa_uoa_sockopt_unregister(void);
 
-/* Per-namespace state: the lock over the Rust record table, per-CPU counters. */
+/* Per-namespace state: the lock over the Rust record table, per-CPU counters, made lazily. */
 unsigned long toa_uoa_net_lock(struct toa_uoa_net *tn);
 void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags, unsigned int records_tcp,
 			unsigned int records_udp);
+void *toa_uoa_net_state(struct toa_uoa_net *tn);
+void *toa_uoa_net_activate(struct toa_uoa_net *tn);
+void toa_uoa_net_grow_soon(struct toa_uoa_net *tn);
+u64 toa_uoa_activations_failed(void);
 void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx);
 u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx);
 void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len, u64 value);
@@ -81,15 +85,18 @@ int toa_uoa_copy_to_user(void __user *dst, const void *src, size_t n);
 bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t);
 bool toa_uoa_tcp_connected(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t);
 
-/* Implemented in Rust. Each gets the namespace's C state and its Rust state. */
-void *toa_uoa_rs_net_init(void);
+/*
+ * Implemented in Rust. Each gets the namespace's C state; its Rust state, if it has one yet,
+ * comes from toa_uoa_net_state() (or toa_uoa_net_activate(), which makes it).
+ */
+void *toa_uoa_rs_state_new(void);
 void toa_uoa_rs_net_exit(void *state);
-void toa_uoa_rs_rx(struct toa_uoa_net *tn, void *state, const u8 *pkt, size_t len);
-int toa_uoa_rs_getsockopt(struct toa_uoa_net *tn, void *state, u8 protocol, int optname,
-			  void __user *user, int *len);
-int toa_uoa_rs_getname(struct toa_uoa_net *tn, void *state, const struct toa_uoa_tuple *t,
-		       u8 *uaddr, size_t room, int peer);
-void toa_uoa_rs_gc(struct toa_uoa_net *tn, void *state);
-void toa_uoa_rs_stats(struct toa_uoa_net *tn, void *state, struct seq_file *seq);
+void toa_uoa_rs_rx(struct toa_uoa_net *tn, const u8 *pkt, size_t len);
+int toa_uoa_rs_getsockopt(struct toa_uoa_net *tn, u8 protocol, int optname, void __user *user,
+			  int *len);
+int toa_uoa_rs_getname(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t, u8 *uaddr,
+		       size_t room, int peer);
+void toa_uoa_rs_gc(struct toa_uoa_net *tn);
+void toa_uoa_rs_stats(struct toa_uoa_net *tn, struct seq_file *seq);
 
 #endif

@@ -212,23 +212,61 @@ impl NetState {
     }
 }
 
-/// A namespace as a callback sees it: its C state (lock, counters) and its Rust state.
+/// A namespace as a callback sees it: its C state, always there, and through it the Rust
+/// state, which a namespace only has from its first option or look-up on.
+pub(crate) struct Net {
+    tn: NonNull<bindings::toa_uoa_net>,
+}
+
+impl Net {
+    /// # Safety
+    ///
+    /// `tn` must be the C state of a live namespace, as helpers.c passes it from a callback
+    /// that the namespace's teardown waits for; the `Net` must not outlive that callback.
+    unsafe fn from_raw(tn: *mut bindings::toa_uoa_net) -> Option<Self> {
+        NonNull::new(tn).map(|tn| Net { tn })
+    }
+
+    /// The namespace's state, if it has one.
+    pub(crate) fn ctx(&self) -> Option<NetCtx<'_>> {
+        // SAFETY: tn is live (from_raw); the helper is an acquire load.
+        let state = unsafe { bindings::toa_uoa_net_state(self.tn.as_ptr()) };
+        // SAFETY: a non-NULL state came from `toa_uoa_rs_state_new` and is freed by net_exit
+        // only, after every callback that can see it has returned (from_raw's promise).
+        let state = unsafe { state.cast::<NetState>().as_ref() }?;
+        Some(NetCtx { tn: self.tn, state })
+    }
+
+    /// The namespace's state, made now if it has none yet; `None` if the memory is not
+    /// there (the helper counts and logs that). Any context.
+    pub(crate) fn activate(&self) -> Option<NetCtx<'_>> {
+        // SAFETY: tn is live (from_raw); the helper allocates atomically and publishes the
+        // state once.
+        let state = unsafe { bindings::toa_uoa_net_activate(self.tn.as_ptr()) };
+        // SAFETY: as in ctx().
+        let state = unsafe { state.cast::<NetState>().as_ref() }?;
+        Some(NetCtx { tn: self.tn, state })
+    }
+}
+
+/// Namespaces whose state could not be made for want of memory, since load.
+pub(crate) fn activations_failed() -> u64 {
+    // SAFETY: reads an atomic.
+    unsafe { bindings::toa_uoa_activations_failed() }
+}
+
+/// A namespace that has its state: its C state (lock, counters) and its Rust state.
 pub(crate) struct NetCtx<'a> {
     tn: NonNull<bindings::toa_uoa_net>,
     state: &'a NetState,
 }
 
 impl<'a> NetCtx<'a> {
-    /// # Safety
-    ///
-    /// `tn` and `state` must be the C and Rust state of one live namespace, as helpers.c
-    /// passes them from a callback that the namespace's teardown waits for.
-    unsafe fn from_raw(tn: *mut bindings::toa_uoa_net, state: *mut c_void) -> Option<Self> {
-        let tn = NonNull::new(tn)?;
-        // SAFETY: by the caller's promise `state` came from `toa_uoa_rs_net_init` and is
-        // freed only after every callback that can see it has returned.
-        let state = unsafe { state.cast::<NetState>().as_ref() }?;
-        Some(NetCtx { tn, state })
+    /// Has the expiry work run now, to grow the table from its first small size.
+    pub(crate) fn grow_soon(&self) {
+        // SAFETY: tn is live, its work initialised in net_init and cancelled in net_exit
+        // after the last callback that can call this.
+        unsafe { bindings::toa_uoa_net_grow_soon(self.tn.as_ptr()) }
     }
 
     /// Adds one to counter `idx` on this CPU.
@@ -303,21 +341,21 @@ impl Drop for Guard<'_> {
     }
 }
 
-/// Called by net_init: a new namespace's Rust state, or NULL (the namespace then fails
-/// to come up with ENOMEM, as the kernel expects of pernet init).
+/// Called by toa_uoa_net_activate (any context): a namespace's Rust state, or NULL.
 #[no_mangle]
-pub(crate) extern "C" fn toa_uoa_rs_net_init() -> *mut c_void {
+pub(crate) extern "C" fn toa_uoa_rs_state_new() -> *mut c_void {
     match netns::new_state() {
         Some(s) => KBox::into_raw(s).cast(),
         None => core::ptr::null_mut(),
     }
 }
 
-/// Called by net_exit (and net_init on failure) once nothing else can reach `state`.
+/// Called by net_exit once nothing else can reach `state`, and by toa_uoa_net_activate for
+/// a state that lost the race to be published.
 ///
 /// # Safety
 ///
-/// `state` is NULL or came from [`toa_uoa_rs_net_init`] and is not used afterwards.
+/// `state` is NULL or came from [`toa_uoa_rs_state_new`] and is not used afterwards.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_net_exit(state: *mut c_void) {
     if !state.is_null() {
@@ -330,16 +368,16 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_net_exit(state: *mut c_void) {
 ///
 /// # Safety
 ///
-/// `tn`/`state` as in [`NetCtx::from_raw`]; `pkt` points to `len` readable bytes.
+/// `tn` as in [`Net::from_raw`]; `pkt` points to `len` readable bytes.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_rx(
     tn: *mut bindings::toa_uoa_net,
-    state: *mut c_void,
     pkt: *const u8,
     len: usize,
 ) {
-    // SAFETY: the hook runs between net_init and net_exit (which unregisters it first).
-    let Some(ctx) = (unsafe { NetCtx::from_raw(tn, state) }) else {
+    // SAFETY: the hook runs between net_init and net_exit (net_pre_exit unregisters it, and
+    // a grace period passes before net_exit).
+    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
         return;
     };
     if pkt.is_null() {
@@ -347,7 +385,7 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_rx(
     }
     // SAFETY: the caller copied or mapped `len` bytes at `pkt` for this call.
     let pkt = unsafe { core::slice::from_raw_parts(pkt, len) };
-    crate::hooks::rx(&ctx, pkt);
+    crate::hooks::rx(&net, pkt);
 }
 
 /// Called by nf_sockopt for getsockopt(UOA_SO_GET_LOOKUP*). `user` is the caller's
@@ -355,11 +393,10 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_rx(
 ///
 /// # Safety
 ///
-/// `tn`/`state` as in [`NetCtx::from_raw`]; `len` points to a valid int.
+/// `tn` as in [`Net::from_raw`]; `len` points to a valid int.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
     tn: *mut bindings::toa_uoa_net,
-    state: *mut c_void,
     protocol: u8,
     optname: c_int,
     user: *mut c_void,
@@ -367,9 +404,14 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
 ) -> c_int {
     // SAFETY: nf_sockopt holds a module reference for the call; the namespace is the
     // calling socket's and outlives the call.
-    let Some(ctx) = (unsafe { NetCtx::from_raw(tn, state) }) else {
+    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
         return code::ENOENT.to_errno();
     };
+    // A look-up makes the state, for its counters (a few hundred bytes): an application
+    // asking is on a server that expects balancer traffic. Without it (no memory) the
+    // answer is the same, only uncounted: no state, no record.
+    let ctx = net.activate();
+    let ctx = ctx.as_ref();
     // SAFETY: nf_getsockopt passes its own int (copied from user space) by pointer.
     let optlen = unsafe { *len };
     let Ok(optlen) = usize::try_from(optlen) else {
@@ -379,11 +421,13 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
     let n = optlen.min(MAX_LEN);
     // SAFETY: copy_from_user checks `user` itself; `input` has room for n <= MAX_LEN.
     if unsafe { bindings::toa_uoa_copy_from_user(input.as_mut_ptr().cast(), user, n) } != 0 {
-        ctx.count(crate::stats::Counter::LookupsRefused.index());
+        if let Some(ctx) = ctx {
+            ctx.count(crate::stats::Counter::LookupsRefused.index());
+        }
         return code::EFAULT.to_errno();
     }
     let mut out = [0u8; MAX_LEN];
-    match netns::getsockopt(&ctx, protocol, optname, optlen, &input[..n], &mut out) {
+    match netns::getsockopt(ctx, protocol, optname, optlen, &input[..n], &mut out) {
         Ok(served) => {
             // SAFETY: copy_to_user checks `user`; `out` holds `served <= MAX_LEN` bytes,
             // all written by the ABI encoder (zero where it wrote nothing).
@@ -406,23 +450,25 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
 ///
 /// # Safety
 ///
-/// `tn`/`state` as in [`NetCtx::from_raw`]; `t` valid; `uaddr` is the sockaddr buffer the
+/// `tn` as in [`Net::from_raw`]; `t` valid; `uaddr` is the sockaddr buffer the
 /// probed inet_getname/inet6_getname just filled, with room for `room` bytes (every syscall
 /// path passes a `sockaddr_storage`; a kernel thread's buffer is only known to hold the
 /// socket family's own sockaddr).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
     tn: *mut bindings::toa_uoa_net,
-    state: *mut c_void,
     t: *const bindings::toa_uoa_tuple,
     uaddr: *mut u8,
     room: usize,
     peer: c_int,
 ) -> c_int {
-    // SAFETY: the probes are unregistered (waiting for running handlers) before the
-    // pernet state of any namespace is freed at unload; a namespace's own teardown
-    // happens after its last socket is gone.
-    let Some(ctx) = (unsafe { NetCtx::from_raw(tn, state) }) else {
+    // SAFETY: helpers.c calls this under RCU having seen the namespace's `live` set, which
+    // net_pre_exit clears a grace period before net_exit frees anything.
+    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
+        return 0;
+    };
+    // No state, no record.
+    let Some(ctx) = net.ctx() else {
         return 0;
     };
     // SAFETY: by the caller's promise.
@@ -448,11 +494,11 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
 ///
 /// # Safety
 ///
-/// `tn`/`state` as in [`NetCtx::from_raw`]; process context, no locks held.
+/// `tn` as in [`Net::from_raw`]; process context, no locks held.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_gc(tn: *mut bindings::toa_uoa_net, state: *mut c_void) {
+pub(crate) unsafe extern "C" fn toa_uoa_rs_gc(tn: *mut bindings::toa_uoa_net) {
     // SAFETY: net_exit cancels the work (synchronously) before freeing the state.
-    if let Some(ctx) = unsafe { NetCtx::from_raw(tn, state) } {
+    if let Some(ctx) = unsafe { Net::from_raw(tn) }.as_ref().and_then(Net::ctx) {
         netns::gc(&ctx);
     }
 }
@@ -461,18 +507,17 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_gc(tn: *mut bindings::toa_uoa_net, st
 ///
 /// # Safety
 ///
-/// `tn`/`state` as in [`NetCtx::from_raw`]; `seq` is the seq_file being shown.
+/// `tn` as in [`Net::from_raw`]; `seq` is the seq_file being shown.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_stats(
     tn: *mut bindings::toa_uoa_net,
-    state: *mut c_void,
     seq: *mut bindings::seq_file,
 ) {
     // SAFETY: net_exit removes the proc entry (waiting for readers) before freeing.
-    let Some(ctx) = (unsafe { NetCtx::from_raw(tn, state) }) else {
+    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
         return;
     };
-    netns::stats(&ctx, |name, value| {
+    netns::stats(net.ctx().as_ref(), |name, value| {
         // SAFETY: seq is valid during the show callback; name points to name.len() bytes.
         unsafe { bindings::toa_uoa_seq_counter(seq, name.as_ptr().cast(), name.len(), value) }
     });

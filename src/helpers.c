@@ -113,16 +113,28 @@ unsigned int toa_uoa_param_idle_timeout(void)
 
 /* ---- per-namespace state ---- */
 
+/*
+ * Allocated with every namespace; what costs memory (the Rust state with its record table,
+ * the per-CPU counters) only comes with the namespace's first option or look-up
+ * (toa_uoa_net_activate): hosts run thousands of container namespaces that never see a
+ * balancer.
+ */
 struct toa_uoa_net {
 	/* Taken from softirq (hooks) and process context (lookups, expiry). */
 	spinlock_t lock;
-	void *state;		/* the Rust side's, from toa_uoa_rs_net_init() */
+	/*
+	 * The Rust side's, from toa_uoa_rs_state_new(); NULL until activation. Published with
+	 * smp_store_release after `counters`, read with smp_load_acquire (toa_uoa_net_state):
+	 * whoever sees the state sees the counters. Freed only by net_exit.
+	 */
+	void *state;
 	/*
 	 * Records per protocol, published at each unlock: getname on a socket of a protocol
 	 * with no record (the common case) then leaves without the lock.
 	 */
 	unsigned int records_tcp, records_udp;
 	u64 __percpu *counters;
+	/* Expiry, and growing the table from its first small size; queued at activation. */
 	struct delayed_work gc;
 	struct net *net;
 	/*
@@ -134,6 +146,8 @@ struct toa_uoa_net {
 
 static unsigned int toa_uoa_net_id __read_mostly;
 static unsigned int ncounters;
+/* Activations that failed for want of memory (module-wide: the namespace has no counters). */
+static atomic_long_t activations_failed = ATOMIC_LONG_INIT(0);
 
 static struct toa_uoa_net *toa_uoa_net(const struct net *net)
 {
@@ -156,9 +170,75 @@ void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags, unsigned in
 	spin_unlock_irqrestore(&tn->lock, flags);
 }
 
+void *toa_uoa_net_state(struct toa_uoa_net *tn)
+{
+	return smp_load_acquire(&tn->state);
+}
+
+static unsigned long gc_interval(void);
+
+/*
+ * The namespace's state, made now if it has none: called on the packet path (softirq) at
+ * the first option, and by getsockopt; everything is allocated atomically and small (the
+ * table starts at 64 buckets; the expiry work grows it in process context once it holds a
+ * record: toa_uoa_net_grow_soon). Two CPUs may race here: one publishes, the other frees
+ * its copy. NULL if the
+ * memory is not there (counted, and the next option tries again).
+ *
+ * Never after net_pre_exit has returned and its grace period passed: the hooks are gone by
+ * then and getsockopt runs on a socket, which holds the namespace. So net_exit's
+ * cancel_delayed_work_sync sees any work queued here.
+ */
+void *toa_uoa_net_activate(struct toa_uoa_net *tn)
+{
+	void *st = toa_uoa_net_state(tn), *fresh;
+	u64 __percpu *counters;
+	unsigned long flags;
+
+	if (likely(st))
+		return st;
+	counters = __alloc_percpu_gfp(sizeof(u64) * ncounters, sizeof(u64),
+				      GFP_ATOMIC | __GFP_NOWARN);
+	fresh = counters ? toa_uoa_rs_state_new() : NULL;
+	if (!fresh) {
+		free_percpu(counters);
+		atomic_long_inc(&activations_failed);
+		pr_warn_ratelimited("toa_uoa: no memory for a namespace's record table; its options are not recorded until there is\n");
+		return NULL;
+	}
+	spin_lock_irqsave(&tn->lock, flags);
+	st = tn->state;
+	if (!st) {
+		tn->counters = counters;
+		smp_store_release(&tn->state, fresh);
+		st = fresh;
+		fresh = NULL;
+		counters = NULL;
+		queue_delayed_work(system_power_efficient_wq, &tn->gc, gc_interval());
+	}
+	spin_unlock_irqrestore(&tn->lock, flags);
+	if (fresh) {
+		toa_uoa_rs_net_exit(fresh);
+		free_percpu(counters);
+	}
+	return st;
+}
+
+/* Runs the expiry work now: its first job is to grow the table. Any context. */
+void toa_uoa_net_grow_soon(struct toa_uoa_net *tn)
+{
+	mod_delayed_work(system_power_efficient_wq, &tn->gc, 0);
+}
+
+u64 toa_uoa_activations_failed(void)
+{
+	return atomic_long_read(&activations_failed);
+}
+
+/* Only with the state (which implies the counters): see toa_uoa_net_activate. */
 void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx)
 {
-	if (likely(idx < ncounters))
+	if (likely(idx < ncounters && tn->counters))
 		this_cpu_inc(tn->counters[idx]);
 }
 
@@ -167,7 +247,7 @@ u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx)
 	u64 sum = 0;
 	int cpu;
 
-	if (idx >= ncounters)
+	if (idx >= ncounters || !tn->counters)
 		return 0;
 	for_each_possible_cpu(cpu)
 		sum += *per_cpu_ptr(&tn->counters[idx], cpu);
@@ -196,7 +276,7 @@ static void hand_to_rust(const struct nf_hook_state *state, struct sk_buff *skb)
 	const u8 *pkt = skb_header_pointer(skb, off, len, buf);
 
 	if (pkt)
-		toa_uoa_rs_rx(tn, tn->state, pkt, len);
+		toa_uoa_rs_rx(tn, pkt, len);
 }
 
 /*
@@ -280,7 +360,7 @@ static void gc_work(struct work_struct *work)
 {
 	struct toa_uoa_net *tn = container_of(to_delayed_work(work), struct toa_uoa_net, gc);
 
-	toa_uoa_rs_gc(tn, tn->state);
+	toa_uoa_rs_gc(tn);
 	queue_delayed_work(system_power_efficient_wq, &tn->gc, gc_interval());
 }
 
@@ -290,7 +370,7 @@ static int stats_show(struct seq_file *seq, void *v)
 {
 	struct toa_uoa_net *tn = toa_uoa_net(seq_file_single_net(seq));
 
-	toa_uoa_rs_stats(tn, tn->state, seq);
+	toa_uoa_rs_stats(tn, seq);
 	return 0;
 }
 
@@ -304,29 +384,16 @@ static int __net_init net_init(struct net *net)
 	spin_lock_init(&tn->lock);
 	tn->net = net;
 	INIT_DELAYED_WORK(&tn->gc, gc_work);
-	tn->counters = __alloc_percpu(sizeof(u64) * ncounters, sizeof(u64));
-	if (!tn->counters)
-		goto fail;
-	tn->state = toa_uoa_rs_net_init();
-	if (!tn->state)
-		goto fail_counters;
 	if (!proc_create_net_single("toa_uoa", 0444, net->proc_net, stats_show, NULL))
-		goto fail_state;
+		goto fail;
 	err = nf_register_net_hooks(net, hook_ops, ARRAY_SIZE(hook_ops));
 	if (err)
 		goto fail_proc;
-	queue_delayed_work(system_power_efficient_wq, &tn->gc, gc_interval());
 	smp_store_release(&tn->live, true);
 	return 0;
 
 fail_proc:
 	remove_proc_entry("toa_uoa", net->proc_net);
-fail_state:
-	toa_uoa_rs_net_exit(tn->state);
-	tn->state = NULL;
-fail_counters:
-	free_percpu(tn->counters);
-	tn->counters = NULL;
 fail:
 	pr_err("toa_uoa: cannot set up a network namespace: error %d\n", err);
 	return err;
@@ -353,6 +420,7 @@ static void __net_exit net_exit(struct net *net)
 	struct toa_uoa_net *tn = toa_uoa_net(net);
 
 	remove_proc_entry("toa_uoa", net->proc_net);
+	/* Queued only at activation, which cannot happen any more (toa_uoa_net_activate). */
 	cancel_delayed_work_sync(&tn->gc);
 	toa_uoa_rs_net_exit(tn->state);
 	tn->state = NULL;
@@ -389,7 +457,7 @@ static int sockopt_get(struct sock *sk, int optval, void __user *user, int *len)
 {
 	struct toa_uoa_net *tn = toa_uoa_net(sock_net(sk));
 
-	return toa_uoa_rs_getsockopt(tn, tn->state, sk->sk_protocol, optval, user, len);
+	return toa_uoa_rs_getsockopt(tn, sk->sk_protocol, optval, user, len);
 }
 
 static struct nf_sockopt_ops sockopt_ops[] = {
@@ -581,7 +649,7 @@ static int getname_rewrite(struct getname_call *c, struct pt_regs *regs)
 	if (current->flags & PF_KTHREAD)
 		room = sk->sk_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						   sizeof(struct sockaddr_in);
-	len = toa_uoa_rs_getname(tn, tn->state, &t, (u8 *)c->uaddr, room, c->peer);
+	len = toa_uoa_rs_getname(tn, &t, (u8 *)c->uaddr, room, c->peer);
 	if (len > 0)
 		regs_set_return_value(regs, len);
 	return 0;

@@ -7,7 +7,7 @@
 //! old record. At getpeername/getsockname/accept (kretprobes on inet_getname and
 //! inet6_getname), answer from the socket's record. Packets are never dropped or changed.
 
-use crate::ffi::{self, NetCtx};
+use crate::ffi::{self, Net, NetCtx};
 use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::{Insert, Key, OnConflict};
 use crate::stats::{self, Counter};
@@ -52,13 +52,26 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 
 /// Handles the first bytes of a packet, from its IP header (`pkt`, at most
 /// `TOA_UOA_PEEK_MAX` bytes: the header, its options or extension headers and the ports).
-pub(crate) fn rx(ctx: &NetCtx<'_>, pkt: &[u8]) {
+///
+/// An option, well-formed or not, makes the namespace's state if it has none (it is counted
+/// there); a packet without one needs the state only if there is one (a SYN forgets a record).
+pub(crate) fn rx(net: &Net, pkt: &[u8]) {
     match option_codec::parse_packet(pkt) {
-        Ok(Some(p)) => record(ctx, pkt, &p),
-        Ok(None) => forget_on_syn(ctx, pkt),
+        Ok(Some(p)) => {
+            if let Some(ctx) = net.activate() {
+                record(&ctx, pkt, &p);
+            }
+        }
+        Ok(None) => {
+            if let Some(ctx) = net.ctx() {
+                forget_on_syn(&ctx, pkt);
+            }
+        }
         Err(e) => {
-            ctx.count(stats::malformed(e));
-            forget_on_syn(ctx, pkt);
+            if let Some(ctx) = net.activate() {
+                ctx.count(stats::malformed(e));
+                forget_on_syn(&ctx, pkt);
+            }
         }
     }
 }
@@ -105,13 +118,23 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
     // a live connection.
     let key = key_of(&t);
     let now = ffi::jiffies();
-    let mut outcome = if t.protocol == IPPROTO_TCP {
-        ctx.lock()
-            .table
-            .insert_with(&key, &parsed.carried, now, OnConflict::Keep)
-    } else {
-        ctx.lock().table.insert(&key, &parsed.carried, now)
+    let (mut outcome, grow) = {
+        let mut l = ctx.lock();
+        let outcome = if t.protocol == IPPROTO_TCP {
+            l.table
+                .insert_with(&key, &parsed.carried, now, OnConflict::Keep)
+        } else {
+            l.table.insert(&key, &parsed.carried, now)
+        };
+        // The first record of a table still at its small size: have it grown now.
+        let grow =
+            !l.grow_asked && l.table.len() > 0 && l.table.buckets() < l.table.buckets_wanted();
+        l.grow_asked |= grow;
+        (outcome, grow)
     };
+    if grow {
+        ctx.grow_soon();
+    }
     if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_connected(&key) {
         outcome = ctx
             .lock()

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A network namespace's share of the module: its record table, the expiry sweep, its
-//! look-ups and its statistics file. One per namespace, made when the namespace (or the
-//! module) comes up and freed when it goes.
+//! look-ups and its statistics file. Made at the namespace's first option or look-up (a
+//! namespace that never sees one costs only the C side's few hundred bytes), freed when the
+//! namespace goes.
 
 use kernel::alloc::{flags, KBox};
 
 use crate::ffi::{self, NetCtx};
 use crate::option_codec::{Carried, IPPROTO_TCP};
-use crate::records::{Key, Table};
+use crate::records::{Buckets, Key, Table};
 use crate::sockopt::{self, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP1};
 use crate::stats::{self, Counter};
 use crate::trust::Trust;
@@ -19,6 +20,9 @@ pub(crate) struct Locked {
     pub(crate) table: Table,
     /// Where the expiry sweep goes on from.
     pub(crate) gc_cursor: usize,
+    /// Whether the expiry work was asked to grow the table (once: it tries again at every
+    /// sweep until it has).
+    pub(crate) grow_asked: bool,
 }
 
 /// Buckets swept per lock hold: keeps interrupts-off time short on a big table.
@@ -27,10 +31,11 @@ const GC_CHUNK: usize = 256;
 /// More in one chunk are kept, unchecked, for one more idle period.
 const GC_TCP_CHECKS: usize = 32;
 
-/// A new namespace's state, or `None` if its memory cannot be had.
+/// A namespace's state, or `None` if its memory cannot be had. Any context (the first option
+/// arrives in softirq): everything is allocated atomically, the table at its small size.
 pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
     let params = ffi::params();
-    let table = Table::new(params.max_records, ffi::random_u64())?;
+    let table = Table::new_small(params.max_records, ffi::random_u64())?;
     // Validated at module load: a namespace cannot see a bad setting.
     let trust = Trust::parse(ffi::trusted_sources()).ok()?;
     KBox::new(
@@ -38,10 +43,11 @@ pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
             Locked {
                 table,
                 gc_cursor: 0,
+                grow_asked: false,
             },
             trust,
         ),
-        flags::GFP_KERNEL,
+        flags::GFP_ATOMIC | flags::__GFP_NOWARN,
     )
     .ok()
 }
@@ -55,13 +61,16 @@ pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
 /// then their sockets are looked up; then, under the lock again, those whose connection is
 /// gone are removed, unless a packet or a look-up touched them meanwhile.
 pub(crate) fn gc(ctx: &NetCtx<'_>) {
+    grow(ctx);
     let idle = u64::from(ffi::params().idle_timeout_secs).saturating_mul(u64::from(ffi::hz()));
     let mut idle_tcp: [Option<Key>; GC_TCP_CHECKS] = [None; GC_TCP_CHECKS];
     loop {
         let now = ffi::jiffies();
         let (mut expired, done) = {
             let mut l = ctx.lock();
-            let Locked { table, gc_cursor } = &mut *l;
+            let Locked {
+                table, gc_cursor, ..
+            } = &mut *l;
             let e = table.expire(now, idle, gc_cursor, GC_CHUNK, |k| {
                 if k.proto != IPPROTO_TCP {
                     return false;
@@ -97,10 +106,32 @@ pub(crate) fn gc(ctx: &NetCtx<'_>) {
     }
 }
 
+/// Grows a table that holds records to its full size: the array is allocated (in process
+/// context, vmalloc'ed if large) without the lock, the records moved under it, the old array
+/// freed after. A table without records stays small (a namespace that saw only untrusted or
+/// malformed options). If the memory is not there, the table works on at its small size
+/// and the next sweep tries again.
+fn grow(ctx: &NetCtx<'_>) {
+    let want = {
+        let l = ctx.lock();
+        let t = &l.table;
+        if t.len() == 0 || t.buckets() >= t.buckets_wanted() {
+            return;
+        }
+        t.buckets_wanted()
+    };
+    let Some(buckets) = Buckets::new(want) else {
+        return;
+    };
+    let old = ctx.lock().table.grow(buckets);
+    drop(old);
+}
+
 /// Serves a getsockopt call of the namespace's socket: `protocol` is the socket's own
-/// (records are per transport), `input` what the caller's buffer held.
+/// (records are per transport), `input` what the caller's buffer held. Without the
+/// namespace's state (no memory to make it) there is no record, and nothing is counted.
 pub(crate) fn getsockopt(
-    ctx: &NetCtx<'_>,
+    ctx: Option<&NetCtx<'_>>,
     protocol: u8,
     optname: i32,
     optlen: usize,
@@ -109,7 +140,7 @@ pub(crate) fn getsockopt(
 ) -> Result<usize, AbiError> {
     let lookup = |q: &Query| -> Option<Carried> {
         let now = ffi::jiffies();
-        ctx.lock().table.lookup(
+        ctx?.lock().table.lookup(
             protocol,
             q.family,
             &q.saddr,
@@ -121,6 +152,9 @@ pub(crate) fn getsockopt(
     };
     let v1 = optname == UOA_SO_GET_LOOKUP1;
     let r = sockopt::serve(optname, optlen, input, lookup, out);
+    let Some(ctx) = ctx else {
+        return r;
+    };
     ctx.count(
         match (&r, v1) {
             (Ok(_), true) => Counter::LookupsV1Hit,
@@ -135,8 +169,8 @@ pub(crate) fn getsockopt(
 }
 
 /// Writes the statistics: `name value` per line, counters summed over CPUs, then the
-/// table's size and limit.
-pub(crate) fn stats(ctx: &NetCtx<'_>, mut line: impl FnMut(&[u8], u64)) {
+/// table's size and limit. A namespace without its state yet has every counter at 0.
+pub(crate) fn stats(ctx: Option<&NetCtx<'_>>, mut line: impl FnMut(&[u8], u64)) {
     let mut name = [0u8; 64];
     stats::each(|prefix, n, idx| {
         let (p, n) = (prefix.as_bytes(), n.as_bytes());
@@ -144,14 +178,19 @@ pub(crate) fn stats(ctx: &NetCtx<'_>, mut line: impl FnMut(&[u8], u64)) {
             let (a, b) = buf.split_at_mut(p.len());
             a.copy_from_slice(p);
             b.copy_from_slice(n);
-            line(buf, ctx.counter(idx));
+            line(buf, ctx.map_or(0, |c| c.counter(idx)));
         }
     });
-    let (live, max) = {
-        let l = ctx.lock();
-        (l.table.len(), l.table.max_records())
+    let (live, max) = match ctx {
+        Some(c) => {
+            let l = c.lock();
+            (l.table.len(), l.table.max_records())
+        }
+        None => (0, ffi::params().max_records),
     };
     line(b"records_live", live.into());
     line(b"max_records", max.into());
     line(b"getname_probe_missed", ffi::getname_missed());
+    line(b"namespace_active", ctx.is_some().into());
+    line(b"namespace_activation_failed", ffi::activations_failed());
 }

@@ -23,7 +23,10 @@
 //! the record's last-seen time). The caller serialises access with its own lock. Insert may run
 //! on the packet path in atomic context: its only allocation is `crate::mem::try_box`, which the
 //! kernel implements with an atomic allocation that may fail; failure is reported, not fatal.
-//! The bucket array is allocated once, in [`Table::new`], in process context.
+//! A namespace's table is made on the packet path too, at its first option, so it starts with
+//! a small bucket array ([`Table::new_small`], [`MIN_BUCKETS`], allocated atomically); the
+//! full array is allocated later in process context and the records moved into it under the
+//! caller's lock ([`Buckets::new`], [`Table::grow`]): no allocation while the lock is held.
 //!
 //! # Memory
 //! One record is one [`Node`]: a 38-byte [`Key`], a 38-byte [`Carried`], an 8-byte last-seen time
@@ -33,7 +36,7 @@
 //! (the latter only for the largest `max_records`, 16M, whose records take 1.5 GiB).
 //! A full table with `max_records = 65536` is 16384 buckets (128 KiB) plus 6 MiB of records.
 
-use crate::mem::{try_box, try_slots, Boxed, Slots};
+use crate::mem::{try_box, try_slots, try_slots_atomic, Boxed, Slots};
 use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 
 /// Fewest buckets a table has, so that a small `max_records` still spreads its records.
@@ -169,6 +172,21 @@ pub(crate) struct Table {
     seed: u64,
 }
 
+/// A bucket array for [`Table::grow`], allocated ahead of it in process context (a large one
+/// is vmalloc'ed), so that the caller's lock is held only while the records move.
+pub(crate) struct Buckets(Slots<Link>);
+
+impl Buckets {
+    /// `n` empty buckets; `None` if `n` is not a power of two or the memory is not there.
+    pub(crate) fn new(n: usize) -> Option<Buckets> {
+        if !n.is_power_of_two() {
+            return None;
+        }
+        let slots = try_slots(n, || None)?;
+        (slots.len() == n).then_some(Buckets(slots))
+    }
+}
+
 /// Number of buckets for a table of `max_records`: a quarter of it rounded up to a power of
 /// two (about 4 records per chain when full), within [`MIN_BUCKETS`]..=[`MAX_BUCKETS`].
 fn bucket_count(max_records: u32) -> usize {
@@ -287,26 +305,94 @@ fn sweep_chain(
 
 impl Table {
     /// Makes an empty table for at most `max_records` records, hashing with the random `seed`
-    /// (the kernel passes `get_random_u64()`, one per namespace).
-    ///
-    /// Allocates the bucket array (8 bytes per bucket, see the module documentation), so it
-    /// must be called in process context; `None` if that allocation fails. `max_records = 0`
-    /// makes a table that records nothing (every insert is [`Insert::DroppedAtLimit`]).
+    /// (the kernel passes `get_random_u64()`, one per namespace), with its full bucket array
+    /// (8 bytes per bucket, see the module documentation): process context only; `None` if
+    /// that allocation fails. `max_records = 0` makes a table that records nothing (every
+    /// insert is [`Insert::DroppedAtLimit`]).
+    // The module starts small and grows (below); the host tests start at the full size.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn new(max_records: u32, seed: u64) -> Option<Table> {
-        let n = bucket_count(max_records);
-        let buckets = try_slots(n, || None)?;
-        // The mask is only right for exactly `n` (a power of two) slots.
-        if buckets.len() != n {
+        let mut t = Table::new_small(max_records, seed)?;
+        let old = t.grow(Buckets::new(t.buckets_wanted())?);
+        drop(old);
+        Some(t)
+    }
+
+    /// Makes an empty table as [`Table::new`] does, but with only [`MIN_BUCKETS`] buckets
+    /// (512 bytes), allocated atomically: a namespace makes its table on the packet path, at
+    /// the first option it sees, and grows it to [`Table::buckets_wanted`] later, in process
+    /// context ([`Table::grow`]). A namespace that never sees an option never pays for more.
+    pub(crate) fn new_small(max_records: u32, seed: u64) -> Option<Table> {
+        let buckets = try_slots_atomic(MIN_BUCKETS, || None)?;
+        // The mask is only right for exactly MIN_BUCKETS (a power of two) slots.
+        if buckets.len() != MIN_BUCKETS {
             return None;
         }
         Some(Table {
             buckets,
-            mask: n.checked_sub(1)?,
+            mask: MIN_BUCKETS.checked_sub(1)?,
             len: 0,
             tcp: 0,
             max_records,
             seed,
         })
+    }
+
+    /// The number of buckets the table is meant to have for its `max_records`.
+    pub(crate) fn buckets_wanted(&self) -> usize {
+        bucket_count(self.max_records)
+    }
+
+    /// The number of buckets the table has.
+    pub(crate) fn buckets(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Moves every record into `new`, which becomes the table's bucket array, and returns the
+    /// array it had, for the caller to free (outside its lock: a large array is vmalloc'ed).
+    /// A `new` no larger than the current array is handed back unused.
+    ///
+    /// No allocation and no record lost. Bucket `b` of a power-of-two array spreads only into
+    /// buckets of the larger one whose low bits are `b`, so each old chain feeds chains of its
+    /// own: the chain is reversed, then its records are pushed in turn at the head of their
+    /// new chain, which keeps every chain newest first.
+    pub(crate) fn grow(&mut self, new: Buckets) -> Buckets {
+        let Buckets(new) = new;
+        if new.len() <= self.buckets.len() {
+            return Buckets(new);
+        }
+        let Some(mask) = new.len().checked_sub(1) else {
+            return Buckets(new);
+        };
+        let mut old = core::mem::replace(&mut self.buckets, new);
+        self.mask = mask;
+        let mut lost = Removed::default();
+        for head in old.iter_mut() {
+            // Oldest first.
+            let mut reversed: Link = None;
+            let mut next = head.take();
+            while let Some(mut node) = next {
+                next = node.next.take();
+                node.next = reversed;
+                reversed = Some(node);
+            }
+            let mut next = reversed;
+            while let Some(mut node) = next {
+                next = node.next.take();
+                let b = self.bucket_of_key(&node.key);
+                match self.buckets.get_mut(b) {
+                    Some(slot) => {
+                        node.next = slot.take();
+                        *slot = Some(node);
+                    }
+                    // bucket() is always within the array; were it not, the record would
+                    // be dropped, and counted off.
+                    None => lost.add(&node.key),
+                }
+            }
+        }
+        self.uncount(lost);
+        Buckets(old)
     }
 
     /// Records in the table.
@@ -652,6 +738,14 @@ impl Table {
         self.len = 0;
         self.tcp = 0;
         removed
+    }
+}
+
+#[cfg(test)]
+impl Buckets {
+    /// Number of buckets.
+    pub(crate) fn len_for_test(&self) -> usize {
+        self.0.len()
     }
 }
 

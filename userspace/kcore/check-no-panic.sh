@@ -61,14 +61,28 @@ mod mem {
     pub(crate) fn try_slots<T>(_n: usize, _f: impl FnMut() -> T) -> Option<Slots<T>> {
         None
     }
+    /// Fails, as an atomic allocation may.
+    pub(crate) fn try_slots_atomic<T>(_n: usize, _f: impl FnMut() -> T) -> Option<Slots<T>> {
+        None
+    }
 }
 
 use option_codec::{Carried, Family};
-use records::{Key, Table};
+use records::{Buckets, Key, Table};
 
 /// Makes a table.
 pub fn new(max: u32, seed: u64) -> Option<Table> {
     Table::new(max, seed)
+}
+/// Makes a small table.
+pub fn new_small(max: u32, seed: u64) -> Option<Table> {
+    Table::new_small(max, seed)
+}
+/// Grows.
+pub fn grow(t: &mut Table, n: usize) -> Option<usize> {
+    let b = Buckets::new(n)?;
+    let old = t.grow(b);
+    Some(t.buckets() + t.buckets_wanted() + core::mem::size_of_val(&old))
 }
 /// Inserts.
 pub fn insert(t: &mut Table, k: &Key, c: &Carried, now: u64) -> u32 {

@@ -45,6 +45,11 @@ pub(crate) fn try_slots<T>(n: usize, f: impl FnMut() -> T) -> Option<Slots<T>> {
     Some(v)
 }
 
+/// As [`try_slots`] (the kernel's allocates atomically, for a small array on the packet path).
+pub(crate) fn try_slots_atomic<T>(n: usize, f: impl FnMut() -> T) -> Option<Slots<T>> {
+    try_slots(n, f)
+}
+
 /// Lets the next `n` `try_box` calls on this thread succeed and fails the rest; `None` lifts
 /// the limit.
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use crate::mem;
 use crate::option_codec::{Carried, Family};
 use crate::records::{
-    Expire, Insert, Key, OnConflict, Table, EVICT_WINDOW_RECORDS, MAX_BUCKETS, MIN_BUCKETS,
+    Buckets, Expire, Insert, Key, OnConflict, Table, EVICT_WINDOW_RECORDS, MAX_BUCKETS, MIN_BUCKETS,
 };
 
 mod model;
@@ -577,4 +577,41 @@ fn expire_keeps_what_the_owner_still_uses() {
     assert_eq!(e.expired, 0);
     let e = t.expire(1100, 100, &mut cursor, usize::MAX, |_| false);
     assert_eq!(e.expired, 1);
+}
+
+#[test]
+fn starts_small_and_grows_without_losing_a_record() {
+    let mut t = Table::new_small(65536, 42).unwrap();
+    assert_eq!(t.buckets(), MIN_BUCKETS);
+    assert_eq!(t.buckets_wanted(), 16384);
+    let keys: Vec<Key> = (0..500u16).map(|p| key(1000 + p, (p % 7) as u8)).collect();
+    for (i, k) in keys.iter().enumerate() {
+        let mut k = *k;
+        if i % 3 == 0 {
+            k.proto = TCP;
+        }
+        assert_eq!(t.insert(&k, &carried(i as u8), 1), Insert::New);
+    }
+    let (len, tcp) = (t.len(), t.len_of(TCP));
+    // Handed an array no larger, the table keeps its own and gives the new one back.
+    let same = t.grow(Buckets::new(MIN_BUCKETS).unwrap());
+    assert_eq!(
+        (t.buckets(), same.len_for_test()),
+        (MIN_BUCKETS, MIN_BUCKETS)
+    );
+    let old = t.grow(Buckets::new(t.buckets_wanted()).unwrap());
+    assert_eq!((t.buckets(), old.len_for_test()), (16384, MIN_BUCKETS));
+    assert_eq!(
+        (t.len(), t.len_of(TCP), t.count_for_test()),
+        (len, tcp, 500)
+    );
+    for (i, k) in keys.iter().enumerate() {
+        let mut k = *k;
+        if i % 3 == 0 {
+            k.proto = TCP;
+        }
+        assert_eq!(lookup_exact(&mut t, &k, 2), Some(carried(i as u8)));
+    }
+    // Not a power of two: no array.
+    assert!(Buckets::new(3000).is_none());
 }

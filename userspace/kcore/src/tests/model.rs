@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::{lookup_any, lookup_exact, sweep, v4, TCP, UDP};
 use crate::option_codec::{Carried, Family};
-use crate::records::{Insert, Key, Table};
+use crate::records::{Buckets, Insert, Key, Table};
 
 /// Number of flows (proto, family, saddr, sport, dport) in the model's key space.
 const FLOWS: u8 = 8;
@@ -62,6 +62,9 @@ enum Op {
     Expire { idle: u64, budget: usize, dt: u64 },
     /// Clear the table.
     Clear { dt: u64 },
+    /// Grow the bucket array `2^shift` times, to 4096 at most (handed the same size, it keeps
+    /// its own).
+    Grow { shift: u32 },
 }
 
 /// Strategy for [`Op`].
@@ -76,6 +79,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (f, d, dt.clone()).prop_map(|(f, d, dt)| Op::Remove { f, d, dt }),
         1 => (0u64..12, 1usize..80, dt.clone()).prop_map(|(idle, budget, dt)| Op::Expire { idle, budget, dt }),
         1 => dt.prop_map(|dt| Op::Clear { dt }),
+        1 => (0u32..4).prop_map(|shift| Op::Grow { shift }),
     ]
 }
 
@@ -85,10 +89,11 @@ type ModelRecord = (Carried, u64, u64);
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
-    /// Within the limit, the table behaves as a map with newest-created-first wildcard answers.
+    /// Within the limit, the table behaves as a map with newest-created-first wildcard answers,
+    /// also across growing from the small array a namespace starts with.
     #[test]
     fn matches_model(seed: u64, ops in proptest::collection::vec(op(), 1..200)) {
-        let mut t = Table::new(1000, seed).unwrap();
+        let mut t = Table::new_small(1000, seed).unwrap();
         let mut model: HashMap<(u8, u8), ModelRecord> = HashMap::new();
         let mut now = 0u64;
         let mut seq = 0u64;
@@ -145,6 +150,14 @@ proptest! {
                     now += dt;
                     prop_assert_eq!(t.clear() as usize, model.len());
                     model.clear();
+                }
+                Op::Grow { shift } => {
+                    // At most 4096 buckets: repeated grows would otherwise go on doubling.
+                    let before = t.buckets();
+                    let n = (before << shift).min(4096);
+                    let old = t.grow(Buckets::new(n).unwrap());
+                    drop(old);
+                    prop_assert_eq!(t.buckets(), before.max(n));
                 }
             }
             prop_assert_eq!(t.len() as usize, model.len());
