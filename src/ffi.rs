@@ -451,9 +451,9 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
 /// # Safety
 ///
 /// `tn` as in [`Net::from_raw`]; `t` valid; `uaddr` is the sockaddr buffer the
-/// probed inet_getname/inet6_getname just filled, with room for `room` bytes (every syscall
-/// path passes a `sockaddr_storage`; a kernel thread's buffer is only known to hold the
-/// socket family's own sockaddr).
+/// probed inet_getname/inet6_getname just filled, with room for `room` bytes (a
+/// `sockaddr_storage` inside the getname system calls; elsewhere only the socket family's
+/// own sockaddr is known to fit: helpers.c's getname_buffer_is_storage decides).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
     tn: *mut bindings::toa_uoa_net,

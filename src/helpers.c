@@ -5,6 +5,7 @@
  * pernet operations, nf_sockopt), per-CPU counters, locks and static inline helpers.
  * No parsing, no table, no decisions: each callback hands over to Rust (toa_uoa_rs_*).
  */
+#include <linux/compat.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -31,6 +32,8 @@
 #include <net/inet_hashtables.h>
 #include <net/inet6_hashtables.h>
 #include <net/tcp.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
 
 #include "ffi.h"
 #include "kcompat.h"
@@ -623,6 +626,38 @@ static int getname_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return ret;
 }
 
+/*
+ * Whether this getname's buffer is known to be a struct sockaddr_storage: true only inside
+ * the system calls whose every path to inet_getname/inet6_getname passes one (net/socket.c
+ * do_accept, __sys_getsockname, __sys_getpeername; sock.c's SO_PEERNAME under getsockopt;
+ * io_uring's accept and getsockname commands), from a native (not compat) user task.
+ * Anything else may pass the socket family's own sockaddr and no more: kernel threads
+ * (ocfs2 and sunrpc pass a bare sockaddr_in) and in-kernel users inside other system calls
+ * (usnic from a verbs write, iSCSI from a sysfs read). This decides only the 64 case, whose
+ * answer (a 28-byte sockaddr_in6 for an AF_INET socket) is longer than that; elsewhere the
+ * kernel's own answer is as long as ours.
+ */
+static bool getname_buffer_is_storage(void)
+{
+	if (current->flags & PF_KTHREAD || in_compat_syscall())
+		return false;
+	switch (syscall_get_nr(current, task_pt_regs(current))) {
+	case __NR_getpeername:
+	case __NR_getsockname:
+	case __NR_accept4:
+	case __NR_getsockopt:
+#ifdef __NR_accept
+	case __NR_accept:
+#endif
+#ifdef __NR_io_uring_enter
+	case __NR_io_uring_enter:
+#endif
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Under rcu_read_lock(): the namespace's state stays while `live` was seen set. */
 static int getname_rewrite(struct getname_call *c, struct pt_regs *regs)
 {
@@ -640,13 +675,8 @@ static int getname_rewrite(struct getname_call *c, struct pt_regs *regs)
 		return 0;
 	sk = c->sock->sk;
 	sock_tuple(sk, &t);
-	/*
-	 * Every syscall path (accept, getpeername, getsockname, SO_PEERNAME, io_uring) passes a
-	 * sockaddr_storage. Kernel threads call getname with buffers of their own, some only a
-	 * sockaddr_in (ocfs2): there only the socket family's own sockaddr is known to fit.
-	 */
 	room = sizeof(struct sockaddr_storage);
-	if (current->flags & PF_KTHREAD)
+	if (!getname_buffer_is_storage())
 		room = sk->sk_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						   sizeof(struct sockaddr_in);
 	len = toa_uoa_rs_getname(tn, &t, (u8 *)c->uaddr, room, c->peer);

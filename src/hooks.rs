@@ -189,8 +189,8 @@ pub(crate) fn sockaddr(
 /// length; `None` (the kernel's answer stands) when there is no record.
 ///
 /// `room` is the most the caller's buffer is known to hold: an answer longer than that
-/// (a sockaddr_in6 for an AF_INET socket asked by a kernel thread) is not given, and
-/// counted.
+/// (a sockaddr_in6 for an AF_INET socket asked from inside the kernel, outside the getname
+/// system calls) is not given, and counted.
 pub(crate) fn getname(
     ctx: &NetCtx<'_>,
     key: &Key,

@@ -45,7 +45,8 @@ pub(crate) enum Counter {
     /// counted: they are ordinary clients').
     OptionsUntrusted,
     /// getname answers from a record not given: an IPv6 client for an IPv4 socket, asked
-    /// by a kernel thread, whose buffer may be a 16-byte sockaddr_in.
+    /// from inside the kernel (a kernel thread, or an in-kernel user within another system
+    /// call), whose buffer may be a 16-byte sockaddr_in.
     GetnameKeptForKernel,
     /// Options for a live TCP connection's tuple carrying other addresses than its record:
     /// ignored (a forged packet, or a confused balancer); only a SYN starts a new record.

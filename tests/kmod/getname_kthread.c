@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Test-only module (guest test 42): asks a socket its peer from a kernel thread, the way
- * in-kernel socket users do (ocfs2 passes a bare sockaddr_in), into a 16-byte sockaddr_in
- * followed by guard bytes. The socket is the one behind file descriptor `fd` of the
- * process loading the module. Logs the answer and whether the guard bytes were left alone;
- * stays loaded (doing nothing) until rmmod.
+ * Test-only module (guest test 42): asks a socket its peer the way in-kernel socket users
+ * do, into a bare 16-byte sockaddr_in followed by guard bytes: from a kernel thread (ocfs2,
+ * sunrpc) or, with from=process, from the loading process's own context inside a system
+ * call that is not a getname one (usnic does that from a verbs call; iscsi from a sysfs
+ * read). The socket is the one behind file descriptor `fd` of the process loading the
+ * module. Logs the answer and whether the guard bytes were left alone; stays loaded (doing
+ * nothing) until rmmod.
  */
 #include <linux/completion.h>
 #include <linux/file.h>
@@ -19,6 +21,9 @@
 static int fd = -1;
 module_param(fd, int, 0444);
 MODULE_PARM_DESC(fd, "file descriptor, in the loading process, of the socket to ask");
+static char *from = "kthread";
+module_param(from, charp, 0444);
+MODULE_PARM_DESC(from, "kthread (default) or process: who asks");
 
 #define GUARD 0xa5
 
@@ -56,13 +61,18 @@ static int __init getname_kthread_init(void)
 	if (!a->sock)
 		goto out_free;
 	memset(&a->buf, GUARD, sizeof(a->buf));
-	init_completion(&a->done);
-	t = kthread_run(ask_thread, a, "getname_kthread");
-	if (IS_ERR(t)) {
-		err = PTR_ERR(t);
-		goto out_put;
+	if (!strcmp(from, "process")) {
+		/* insmod's own context: the finit_module system call. */
+		a->ret = kernel_getpeername(a->sock, (struct sockaddr *)&a->buf.sin);
+	} else {
+		init_completion(&a->done);
+		t = kthread_run(ask_thread, a, "getname_kthread");
+		if (IS_ERR(t)) {
+			err = PTR_ERR(t);
+			goto out_put;
+		}
+		wait_for_completion(&a->done);
 	}
-	wait_for_completion(&a->done);
 	for (i = 0; i < sizeof(a->buf.guard); i++)
 		intact &= a->buf.guard[i] == GUARD;
 	if (a->ret == sizeof(struct sockaddr_in) && a->buf.sin.sin_family == AF_INET)
@@ -87,4 +97,4 @@ static void __exit getname_kthread_exit(void)
 module_init(getname_kthread_init);
 module_exit(getname_kthread_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("toa_uoa test: getpeername from a kernel thread into a sockaddr_in");
+MODULE_DESCRIPTION("toa_uoa test: in-kernel getpeername into a sockaddr_in");
