@@ -15,13 +15,13 @@ gcc -O1 -Wall -o "$tmp/toa_getname" "$TOOLS/toa_getname.c" || exit 1
 port=20000
 
 # serve NAME LB RS CIP VIP WHEN [args]: one connection from lb to rs:port through
-# toa_getname; its answers land in $tmp/NAME.
+# toa_getname (listening on RS, or on $BIND if set); its answers land in $tmp/NAME.
 serve() {
 	local name=$1 lb=$2 rs=$3 cip=$4 vip=$5 when=$6
 	shift 6
 	port=$((port + 1))
 	rm -f "$tmp/ready"
-	ip netns exec rs "$tmp/toa_getname" "$rs" $port --ready "$tmp/ready" "$@" >"$tmp/$name" &
+	ip netns exec rs "$tmp/toa_getname" "${BIND:-$rs}" $port --ready "$tmp/ready" "$@" >"$tmp/$name" &
 	local srv=$!
 	wait_for "$tmp/ready"
 	ip netns exec lb python3 "$TOOLS/toa_connect.py" "$lb" $((port + 10000)) "$rs" $port \
@@ -45,6 +45,21 @@ case_44() { port=20100; serve 44 $LB4 $RS4 $CIP4 $VIP4 syn; expect_toa 44 ipv4 $
 case_46() { port=20200; serve 46 $LB6 $RS6 $CIP4 $VIP4 syn; expect_toa 46 ipv4 $CIP4 $VIP4 16; }
 case_64() { port=20300; serve 64 $LB4 $RS4 $CIP6 $VIP6 syn; expect_toa 64 ipv6 $CIP6 $VIP6 28; }
 case_66() { port=20400; serve 66 $LB6 $RS6 $CIP6 $VIP6 syn; expect_toa 66 ipv6 $CIP6 $VIP6 28; }
+
+# A dual-stack listener on [::] accepting over IPv4 (an AF_INET6 socket whose peer is
+# IPv4-mapped): as on every socket the carried family decides (PROTOCOL.md section 4), so an
+# IPv4 client comes back as a sockaddr_in, an IPv6 one as a sockaddr_in6; without the
+# option the kernel's own IPv4-mapped answer stands.
+dual_stack() {
+	port=21000
+	BIND=:: serve ds44 $LB4 $RS4 $CIP4 $VIP4 syn
+	expect_toa ds44 ipv4 $CIP4 $VIP4 16
+	BIND=:: serve ds64 $LB4 $RS4 $CIP6 $VIP6 ack-only
+	expect_toa ds64 ipv6 $CIP6 $VIP6 28
+	BIND=:: serve dsnone $LB4 $RS4 $CIP4 $VIP4 never
+	expect_eq "no option: accept" "$(line dsnone accept)" "ipv6 ::ffff:$LB4 $((port + 10000)) 28"
+	expect_eq "no option: getsockname" "$(line dsnone getsockname)" "ipv6 ::ffff:$RS4 $port 28"
+}
 
 # Option only from the first data packet on: accept() has already returned the balancer's
 # address (nothing was known yet); getpeername after the data is the client's.
@@ -144,6 +159,7 @@ check toa_option_on_handshake_ack_44 ack_only 44 $LB4 $RS4 $CIP4 $VIP4 16 ipv4
 check toa_option_on_handshake_ack_66 ack_only 66 $LB6 $RS6 $CIP6 $VIP6 28 ipv6
 check toa_option_on_handshake_ack_64 ack_only 64 $LB4 $RS4 $CIP6 $VIP6 28 ipv6
 check toa_option_on_handshake_ack_46 ack_only 46 $LB6 $RS6 $CIP4 $VIP4 16 ipv4
+check toa_dual_stack_listener_ipv4 dual_stack
 check toa_option_on_first_data_packet data_only
 check udp_connected_getpeername connected_udp
 check toa_short_buffer_truncated short_buffer
