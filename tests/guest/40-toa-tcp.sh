@@ -143,6 +143,14 @@ http_server_log() {
 	grep -q "^$CIP4 .*\"GET / HTTP/1.0\" 200" "$tmp/http.log" || fail "http.server did not log $CIP4"
 }
 
+# After the four cases (accept, getpeername, getsockname each): every answer counted, none
+# missed by the probes, none kept back.
+getname_counters() {
+	expect_eq getname_rewritten "$(proc_stat rs getname_rewritten)" 12
+	expect_eq getname_probe_missed "$(proc_stat rs getname_probe_missed)" 0
+	expect_eq getname_kept_for_kernel "$(proc_stat rs getname_kept_for_kernel)" 0
+}
+
 unloaded_is_plain() {
 	port=20900
 	rmmod toa_uoa
@@ -155,6 +163,7 @@ check toa_tcp_44 case_44
 check toa_tcp_46 case_46
 check toa_tcp_64 case_64
 check toa_tcp_66 case_66
+check toa_getname_counters getname_counters
 check toa_option_on_handshake_ack_44 ack_only 44 $LB4 $RS4 $CIP4 $VIP4 16 ipv4
 check toa_option_on_handshake_ack_66 ack_only 66 $LB6 $RS6 $CIP6 $VIP6 28 ipv6
 check toa_option_on_handshake_ack_64 ack_only 64 $LB4 $RS4 $CIP6 $VIP6 28 ipv6
