@@ -5,16 +5,21 @@
 # the device (DNAT VIP:VPORT -> server, SNAT to its own address on the server side); the
 # server namespace runs unmodified applications (python3 http.server, the
 # project's UDP example server, toa_getname for getsockname). Once with toa_uoa.ko loaded and
-# once without, for IPv4 (44) and IPv6 (66); prints a short report. See docs/fullnat-demo.md.
+# once without, for IPv4 (44) and IPv6 (66), and across families (46: an IPv4 client, the
+# server reached over IPv6; 64: the reverse, DPVS's NAT64), where toa-uoa-lb also translates
+# the packets between the families; prints a short report. See docs/fullnat-demo.md.
 #
 #   tests/demo/fullnat.sh            run it (as root, in the guest: scripts/vm.sh run -- ...)
 #
 # Sourced (by tests/guest/60-fullnat.sh) it only defines the fn_* functions below.
 #
 #   client  veth-c  10.1.0.2/24 fd01::2/64, the VIPs 10.1.0.100 fd01::100 routed via the balancer
+#           (and the cross-family VIPs 10.1.0.146, fd01::164)
 #              |
 #   lb      veth-bc 10.1.0.1/24 fd01::1/64
-#           toa-lb0 (TUN; the VIPs routed to it; toa-uoa-lb reads and writes it)
+#           toa-lb0 (TUN; the VIPs routed to it; toa-uoa-lb reads and writes it; for 46 and 64
+#           it translates VIP46 -> fd03::146 from fd03::1, VIP64 -> 10.3.0.164 from 10.3.0.1,
+#           those two pools routed back to it)
 #           veth-bs 10.2.0.1/24 fd02::1/64      (forwarding on; nftables)
 #              |
 #   server  veth-s  10.2.0.2/24 fd02::2/64, default routes via the balancer
@@ -27,6 +32,9 @@ FN_TOOLS=$FN_TOP/tests/tools
 NS_C=fn-client NS_B=fn-lb NS_S=fn-server
 C4=10.1.0.2 B4=10.1.0.1 VIP4=10.1.0.100 BS4=10.2.0.1 S4=10.2.0.2
 C6=fd01::2 B6=fd01::1 VIP6=fd01::100 BS6=fd02::1 S6=fd02::2
+# The cross-family cases: client side of one family, server side of the other.
+C46=$C4 VIP46=10.1.0.146 BS46=$BS6 S46=$S6 INNER46=fd03::146 POOL46=fd03::1
+C64=$C6 VIP64=fd01::164 BS64=$BS4 S64=$S4 INNER64=10.3.0.164 POOL64=10.3.0.1
 # The services: VIP:80/tcp -> server:8080 (http.server), VIP:81/tcp -> server:8081
 # (toa_getname, one connection: accept/getpeername/getsockname), VIP:53/udp -> server:5353.
 FN_TUN=toa-lb0
@@ -41,15 +49,22 @@ fn_mkns() {
 	ip -n "$1" link set lo up
 }
 
-# fn_addr FAMILY NAME: the address NAME (C, VIP, BS, S) of family 4 or 6.
+# fn_addr CASE NAME: the address NAME (C, VIP, BS, S) of case 4, 6 (same family on both
+# sides), 46 or 64 (client family, then server family).
 fn_addr() {
 	local v=$2$1
 	echo "${!v}"
 }
 
-# fn_url FAMILY PORT: http://VIP:PORT/ with IPv6 brackets.
+# fn_cfam CASE / fn_sfam CASE: the family of the client side / of the server side.
+fn_cfam() { echo "${1:0:1}"; }
+fn_sfam() { echo "${1: -1}"; }
+
+# fn_url CASE PORT: http://VIP:PORT/ with IPv6 brackets.
 fn_url() {
-	if [ "$1" = 6 ]; then echo "http://[$VIP6]:$2/"; else echo "http://$VIP4:$2/"; fi
+	local vip
+	vip=$(fn_addr "$1" VIP)
+	if [ "$(fn_cfam "$1")" = 6 ]; then echo "http://[$vip]:$2/"; else echo "http://$vip:$2/"; fi
 }
 
 fn_wait_for() {
@@ -89,6 +104,8 @@ fn_setup() {
 	ip -n $NS_S link set veth-s up
 	ip -n $NS_C route add $VIP4/32 via $B4
 	ip -n $NS_C -6 route add $VIP6/128 via $B6
+	ip -n $NS_C route add $VIP46/32 via $B4
+	ip -n $NS_C -6 route add $VIP64/128 via $B6
 	ip -n $NS_S route add default via $BS4
 	ip -n $NS_S -6 route add default via $BS6
 	[ -c /dev/net/tun ] || modprobe tun
@@ -97,6 +114,12 @@ fn_setup() {
 	ip -n $NS_B link set $FN_TUN addrgenmode none up
 	ip -n $NS_B route add $VIP4/32 dev $FN_TUN
 	ip -n $NS_B -6 route add $VIP6/128 dev $FN_TUN
+	# Cross-family: the client-side VIPs to the device (translated there), and the pools
+	# the translated packets come from, so that the server's replies go back to it.
+	ip -n $NS_B route add $VIP46/32 dev $FN_TUN
+	ip -n $NS_B -6 route add $VIP64/128 dev $FN_TUN
+	ip -n $NS_B -6 route add $POOL46/128 dev $FN_TUN
+	ip -n $NS_B route add $POOL64/32 dev $FN_TUN
 	ip netns exec $NS_B sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	# A client's packet passes the balancer twice: from veth-bc to the TUN device (untracked,
 	# unchanged), then, option inserted, from the device to the server (tracked: DNAT, SNAT).
@@ -106,8 +129,8 @@ fn_setup() {
 		table inet fullnat {
 			chain lb_raw {
 				type filter hook prerouting priority raw; policy accept;
-				iifname "veth-bc" ip daddr $VIP4 notrack
-				iifname "veth-bc" ip6 daddr $VIP6 notrack
+				iifname "veth-bc" ip daddr { $VIP4, $VIP46 } notrack
+				iifname "veth-bc" ip6 daddr { $VIP6, $VIP64 } notrack
 			}
 			chain lb_dnat {
 				type nat hook prerouting priority dstnat; policy accept;
@@ -117,6 +140,12 @@ fn_setup() {
 				iifname "$FN_TUN" ip6 daddr $VIP6 tcp dport 80 dnat ip6 to [$S6]:8080
 				iifname "$FN_TUN" ip6 daddr $VIP6 tcp dport 81 dnat ip6 to [$S6]:8081
 				iifname "$FN_TUN" ip6 daddr $VIP6 udp dport 53 dnat ip6 to [$S6]:5353
+				iifname "$FN_TUN" ip6 daddr $INNER46 tcp dport 80 dnat ip6 to [$S6]:8080
+				iifname "$FN_TUN" ip6 daddr $INNER46 tcp dport 81 dnat ip6 to [$S6]:8081
+				iifname "$FN_TUN" ip6 daddr $INNER46 udp dport 53 dnat ip6 to [$S6]:5353
+				iifname "$FN_TUN" ip daddr $INNER64 tcp dport 80 dnat ip to $S4:8080
+				iifname "$FN_TUN" ip daddr $INNER64 tcp dport 81 dnat ip to $S4:8081
+				iifname "$FN_TUN" ip daddr $INNER64 udp dport 53 dnat ip to $S4:5353
 			}
 			chain lb_snat {
 				type nat hook postrouting priority srcnat; policy accept;
@@ -132,6 +161,7 @@ fn_setup() {
 fn_start_lb() {
 	rm -f "$FN_TMP/lb.ready"
 	fn_bg $NS_B "$FN_TMP/lb.log" "$FN_LB" --tun $FN_TUN --stats "$FN_TMP/lb.stats" \
+		--translate "$VIP46=$INNER46,$POOL46" --translate "$VIP64=$INNER64,$POOL64" \
 		--ready "$FN_TMP/lb.ready" --verbose
 	fn_wait_for "$FN_TMP/lb.ready"
 }
@@ -159,14 +189,14 @@ fn_http_start() {
 	return 1
 }
 
-# fn_tcp FAMILY NAME CPORT: curl from the client (local port CPORT) to http://VIP:80/ and
+# fn_tcp CASE NAME CPORT: curl from the client (local port CPORT) to http://VIP:80/ and
 # (local port CPORT+1) to VIP:81 where toa_getname answers one connection. Writes
 # $FN_TMP/NAME: "http ADDR" (the address http.server logged), "accept FAM ADDR PORT LEN",
 # "getpeername ...", "getsockname ...".
 fn_tcp() {
 	local fam=$1 name=$2 cport=$3 s log before
 	s=$(fn_addr "$fam" S)
-	log=$FN_TMP/http.$fam.log
+	log=$FN_TMP/http.$(fn_sfam "$fam").log
 	before=$(wc -l <"$log")
 	ip netns exec $NS_C curl -s -o /dev/null -m 10 --local-port "$cport" "$(fn_url "$fam" 80)"
 	local i
@@ -186,7 +216,7 @@ fn_tcp() {
 	sed 's/:$//; s/: / /' "$FN_TMP/$name.getname" >>"$FN_TMP/$name"
 }
 
-# fn_udp FAMILY NAME CPORT [SIZE]: one datagram (SIZE bytes, default 6) from the client's port
+# fn_udp CASE NAME CPORT [SIZE]: one datagram (SIZE bytes, default 6) from the client's port
 # CPORT to VIP:53 with socat; the server is tests/tools/uoa_server.py on port 5353 doing the
 # v1 look-up. Writes $FN_TMP/NAME: "from ADDR PORT" (recvfrom), "v1 CIP CPORT VIP VPORT" or
 # "v1 ERRNO".
@@ -200,8 +230,8 @@ fn_udp() {
 	local srv=$!
 	fn_wait_for "$FN_TMP/uoa.ready"
 	head -c "$size" /dev/zero | tr '\0' x >"$FN_TMP/$name.dgram"
-	if [ "$fam" = 6 ]; then vip="[$vip]"; fi
-	ip netns exec $NS_C socat -u "OPEN:$FN_TMP/$name.dgram" "UDP$fam-SENDTO:$vip:53,sourceport=$cport"
+	if [ "$(fn_cfam "$fam")" = 6 ]; then vip="[$vip]"; fi
+	ip netns exec $NS_C socat -u "OPEN:$FN_TMP/$name.dgram" "UDP$(fn_cfam "$fam")-SENDTO:$vip:53,sourceport=$cport"
 	local rc=0
 	timeout 10 tail --pid=$srv -f /dev/null || rc=$?
 	[ $rc -eq 0 ] || kill $srv 2>/dev/null || true
@@ -230,14 +260,14 @@ fn_cleanup() {
 fn_cport() {
 	local p=40000
 	[ "$1" = with ] || p=41000
-	[ "$2" = 4 ] || p=$((p + 600))
+	case $2 in 6) p=$((p + 600)) ;; 46) p=$((p + 200)) ;; 64) p=$((p + 400)) ;; esac
 	if [ "$3" = tcp ]; then echo $((p + 80)); else echo $((p + 53)); fi
 }
 
 # fn_scenario WITH|WITHOUT: TCP and UDP, both families; results in $FN_TMP/{tcp,udp}FAM.STATE.
 fn_scenario() {
 	local fam
-	for fam in 4 6; do
+	for fam in 4 6 46 64; do
 		fn_tcp $fam tcp$fam.$1 "$(fn_cport "$1" $fam tcp)"
 		fn_udp $fam udp$fam.$1 "$(fn_cport "$1" $fam udp)"
 	done
@@ -256,15 +286,20 @@ fn_prepare() {
 # ---- the demo ---------------------------------------------------------------------------
 
 fn_report_family() {
-	local fam=$1 c vip st tag t u
+	local fam=$1 c vip st tag t u note
 	c=$(fn_addr "$fam" C)
 	vip=$(fn_addr "$fam" VIP)
-	echo "IPv$fam ($fam$fam): client $c -> VIP $vip"
+	case $fam in
+	4 | 6) echo "IPv$fam ($fam$fam): client $c -> VIP $vip" ;;
+	*) echo "$fam: IPv$(fn_cfam "$fam") client $c -> VIP $vip, server reached over IPv$(fn_sfam "$fam") (toa-uoa-lb translates)" ;;
+	esac
 	for st in with without; do
 		if [ $st = with ]; then tag="with toa_uoa   "; else tag="without toa_uoa"; fi
 		t=tcp$fam.$st u=udp$fam.$st
 		echo "  TCP $tag  client port $(fn_cport $st "$fam" tcp) (http), $(($(fn_cport $st "$fam" tcp) + 1)) (getname)"
-		echo "      http.server logged $(fn_get $t http)" \
+		note=""
+		[ "$fam:$st" != 64:with ] || note=" (cut: Python gives an IPv4 socket a 16-byte buffer)"
+		echo "      http.server logged $(fn_get $t http)$note" \
 			"| accept() $(fn_get $t accept | awk '{ print $2 " port " $3 }')" \
 			"| getsockname() $(fn_get $t getsockname | awk '{ print $2 " port " $3 }')"
 		echo "  UDP $tag  client port $(fn_cport $st "$fam" udp)"
@@ -307,6 +342,8 @@ fn_main() {
 	echo "== report"
 	fn_report_family 4
 	fn_report_family 6
+	fn_report_family 46
+	fn_report_family 64
 	echo "  balancer stage: $(tr '\n' ' ' <"$FN_TMP/lb.stats")"
 	echo "  with the module the server sees the client namespace's address and port, and the"
 	echo "  VIP from getsockname(); without it, the balancer's SNAT address ($BS4 / $BS6)."

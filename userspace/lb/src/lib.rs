@@ -275,6 +275,15 @@ pub struct Stats {
     pub inserted_ipv6: u64,
     /// Packets accepted unmodified, by reason ([`Skip::index`]).
     pub skipped: [u64; Skip::COUNT],
+    /// Client packets translated to the other family (with the option), by the family of
+    /// the client: 4 (the 46 case) or 6 (the 64 case).
+    pub translated_46: u64,
+    /// See `translated_46`.
+    pub translated_64: u64,
+    /// Server replies translated back to the client's family.
+    pub replies_translated: u64,
+    /// Packets for a translation that could not be translated, dropped.
+    pub translation_dropped: u64,
 }
 
 impl Stats {
@@ -302,9 +311,18 @@ impl Stats {
         for k in Skip::ALL {
             s.push_str(&format!("{} {}\n", k.name(), self.skipped[k.index()]));
         }
+        s.push_str(&format!(
+            "translated_46 {}\ntranslated_64 {}\nreplies_translated {}\ntranslation_dropped {}\n",
+            self.translated_46,
+            self.translated_64,
+            self.replies_translated,
+            self.translation_dropped
+        ));
         s
     }
 }
+
+pub mod nat;
 
 #[cfg(test)]
 mod tests;

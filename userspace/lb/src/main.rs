@@ -1,7 +1,8 @@
 //! `toa-uoa-lb`: the balancer stage of toa_uoa as a TUN program.
 //!
 //! ```text
-//! toa-uoa-lb [--tun NAME] [--mtu BYTES] [--stats FILE] [--ready FILE] [--verbose]
+//! toa-uoa-lb [--tun NAME] [--mtu BYTES] [--translate OUTER_VIP=INNER_VIP,POOL]...
+//!            [--stats FILE] [--ready FILE] [--verbose]
 //! ```
 //!
 //! Reads the packets the balancer routes to the TUN device `NAME` (default `toa-lb0`; created
@@ -13,6 +14,11 @@
 //! back, the packet arrives on the device, and the balancer's DNAT and SNAT rules (on that
 //! input device) send it to the real server: see docs/fullnat-demo.md.
 //!
+//! `--translate` (repeatable) adds the cross-family cases (46, 64): packets for `OUTER_VIP`
+//! are rewritten into the other family, from `POOL` to `INNER_VIP`, with the option carrying
+//! the client's own tuple, and replies to `POOL` back into the client's family; see
+//! [`toa_uoa_lb::nat`].
+//!
 //! Why not NFQUEUE: Debian's 7.3 kernel (6.12 does not yet) has `nfnetlink_queue` refuse a
 //! verdict whose new payload adds or changes IPv4 options or IPv6 extension headers, and drop
 //! the packet. `--stats FILE` rewrites FILE with `name value` counters after each packet;
@@ -22,6 +28,7 @@ use std::process::ExitCode;
 
 mod tun;
 
+use toa_uoa_lb::nat::{Outcome, Translation, Translator};
 use toa_uoa_lb::{carried_from_packet, process, Stats};
 
 struct Args {
@@ -30,7 +37,10 @@ struct Args {
     stats: Option<String>,
     ready: Option<String>,
     verbose: bool,
+    translations: Vec<Translation>,
 }
+
+const USAGE: &str = "usage: toa-uoa-lb [--tun NAME] [--mtu BYTES] [--translate OUTER_VIP=INNER_VIP,POOL]... [--stats FILE] [--ready FILE] [--verbose]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -39,26 +49,21 @@ fn parse_args() -> Result<Args, String> {
         stats: None,
         ready: None,
         verbose: false,
+        translations: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--tun" => a.tun = value("--tun")?,
-            "--mtu" => {
-                a.mtu = value("--mtu")?
-                    .parse()
-                    .map_err(|e| format!("--mtu: {e}"))?
-            }
+            "--mtu" => a.mtu = value("--mtu")?.parse().map_err(|e| format!("--mtu: {e}"))?,
             "--stats" => a.stats = Some(value("--stats")?),
             "--ready" => a.ready = Some(value("--ready")?),
+            "--translate" => a
+                .translations
+                .push(Translation::parse(&value("--translate")?)?),
             "--verbose" | "-v" => a.verbose = true,
-            "--help" | "-h" => {
-                return Err(
-                    "usage: toa-uoa-lb [--tun NAME] [--mtu BYTES] [--stats FILE] [--ready FILE] [--verbose]"
-                        .into(),
-                )
-            }
+            "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other} (see --help)")),
         }
     }
@@ -97,6 +102,7 @@ fn run(args: Args) -> Result<(), String> {
     let mut dev =
         tun::open(&args.tun).map_err(|e| format!("opening TUN device {}: {e}", args.tun))?;
     let mut stats = Stats::default();
+    let mut translator = Translator::new(args.translations.clone());
     if let Some(path) = &args.stats {
         write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
     }
@@ -112,6 +118,43 @@ fn run(args: Args) -> Result<(), String> {
     loop {
         let n = dev.read(&mut buf).map_err(|e| format!("read: {e}"))?;
         let pkt = &buf[..n];
+        if !translator.is_empty() {
+            let (out, what) = match translator.process(pkt, args.mtu) {
+                Outcome::NotOurs => (None, String::new()),
+                Outcome::Forward(new) => {
+                    if pkt.first().map(|b| b >> 4) == Some(4) {
+                        stats.translated_46 += 1;
+                    } else {
+                        stats.translated_64 += 1;
+                    }
+                    (Some(Some(new)), "translated, option inserted".to_string())
+                }
+                Outcome::Reply(new) => {
+                    stats.replies_translated += 1;
+                    (Some(Some(new)), "reply translated".to_string())
+                }
+                Outcome::Dropped(skip) => {
+                    stats.translation_dropped += 1;
+                    (Some(None), format!("dropped ({})", skip.name()))
+                }
+            };
+            if let Some(out) = out {
+                stats.packets += 1;
+                if args.verbose {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "toa-uoa-lb: {} {what}", describe(pkt));
+                }
+                if let Some(new) = out {
+                    if let Err(e) = dev.write(&new) {
+                        eprintln!("toa-uoa-lb: {}: written back: {e}", describe(pkt));
+                    }
+                }
+                if let Some(path) = &args.stats {
+                    write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
+                }
+                continue;
+            }
+        }
         let result = process(pkt, args.mtu);
         stats.count(&result, pkt);
         if args.verbose {

@@ -282,5 +282,6 @@ fn stats_count_and_render() {
     let r = s.render();
     assert!(r.contains("inserted_ipv4 1\n"));
     assert!(r.contains("skipped_too_big 1\n"));
-    assert_eq!(r.lines().count(), 3 + Skip::COUNT);
+    // packets, inserted per family, skips, then the four translation counters.
+    assert_eq!(r.lines().count(), 3 + Skip::COUNT + 4);
 }
