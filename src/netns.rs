@@ -61,7 +61,12 @@ pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
 /// then their sockets are looked up; then, under the lock again, those whose connection is
 /// gone are removed, unless a packet or a look-up touched them meanwhile.
 pub(crate) fn gc(ctx: &NetCtx<'_>) {
-    grow(ctx);
+    // A run that grew the table (the namespace's first records, moments ago) leaves the
+    // sweep to the next: nothing can be idle yet, and walking the new array at once would
+    // double the one-time cost of a namespace's first option.
+    if grow(ctx) {
+        return;
+    }
     let idle = u64::from(ffi::params().idle_timeout_secs).saturating_mul(u64::from(ffi::hz()));
     let mut idle_tcp: [Option<Key>; GC_TCP_CHECKS] = [None; GC_TCP_CHECKS];
     loop {
@@ -110,21 +115,22 @@ pub(crate) fn gc(ctx: &NetCtx<'_>) {
 /// context, vmalloc'ed if large) without the lock, the records moved under it, the old array
 /// freed after. A table without records stays small (a namespace that saw only untrusted or
 /// malformed options). If the memory is not there, the table works on at its small size
-/// and the next sweep tries again.
-fn grow(ctx: &NetCtx<'_>) {
+/// and the next sweep tries again. Says whether it grew the table.
+fn grow(ctx: &NetCtx<'_>) -> bool {
     let want = {
         let l = ctx.lock();
         let t = &l.table;
         if t.len() == 0 || t.buckets() >= t.buckets_wanted() {
-            return;
+            return false;
         }
         t.buckets_wanted()
     };
     let Some(buckets) = Buckets::new(want) else {
-        return;
+        return false;
     };
     let old = ctx.lock().table.grow(buckets);
     drop(old);
+    true
 }
 
 /// Serves a getsockopt call of the namespace's socket: `protocol` is the socket's own
