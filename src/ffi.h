@@ -91,7 +91,7 @@ bool toa_uoa_tcp_connected(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t
  */
 void *toa_uoa_rs_state_new(void);
 void toa_uoa_rs_net_exit(void *state);
-void toa_uoa_rs_rx(struct toa_uoa_net *tn, const u8 *pkt, size_t len);
+void toa_uoa_rs_rx(struct toa_uoa_net *tn, void *state, const u8 *pkt, size_t len);
 int toa_uoa_rs_getsockopt(struct toa_uoa_net *tn, u8 protocol, int optname, void __user *user,
 			  int *len);
 int toa_uoa_rs_getname(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t, u8 *uaddr,

@@ -216,6 +216,9 @@ impl NetState {
 /// state, which a namespace only has from its first option or look-up on.
 pub(crate) struct Net {
     tn: NonNull<bindings::toa_uoa_net>,
+    /// The state as the caller already read it (NULL: absent, or not read): the packet path
+    /// passes it, saving a call per packet.
+    seen: *mut c_void,
 }
 
 impl Net {
@@ -223,14 +226,19 @@ impl Net {
     ///
     /// `tn` must be the C state of a live namespace, as helpers.c passes it from a callback
     /// that the namespace's teardown waits for; the `Net` must not outlive that callback.
-    unsafe fn from_raw(tn: *mut bindings::toa_uoa_net) -> Option<Self> {
-        NonNull::new(tn).map(|tn| Net { tn })
+    /// `seen` is NULL or what toa_uoa_net_state() returned for `tn`.
+    unsafe fn from_raw(tn: *mut bindings::toa_uoa_net, seen: *mut c_void) -> Option<Self> {
+        NonNull::new(tn).map(|tn| Net { tn, seen })
     }
 
     /// The namespace's state, if it has one.
     pub(crate) fn ctx(&self) -> Option<NetCtx<'_>> {
-        // SAFETY: tn is live (from_raw); the helper is an acquire load.
-        let state = unsafe { bindings::toa_uoa_net_state(self.tn.as_ptr()) };
+        let state = if self.seen.is_null() {
+            // SAFETY: tn is live (from_raw); the helper is an acquire load.
+            unsafe { bindings::toa_uoa_net_state(self.tn.as_ptr()) }
+        } else {
+            self.seen
+        };
         // SAFETY: a non-NULL state came from `toa_uoa_rs_state_new` and is freed by net_exit
         // only, after every callback that can see it has returned (from_raw's promise).
         let state = unsafe { state.cast::<NetState>().as_ref() }?;
@@ -240,9 +248,13 @@ impl Net {
     /// The namespace's state, made now if it has none yet; `None` if the memory is not
     /// there (the helper counts and logs that). Any context.
     pub(crate) fn activate(&self) -> Option<NetCtx<'_>> {
-        // SAFETY: tn is live (from_raw); the helper allocates atomically and publishes the
-        // state once.
-        let state = unsafe { bindings::toa_uoa_net_activate(self.tn.as_ptr()) };
+        let state = if self.seen.is_null() {
+            // SAFETY: tn is live (from_raw); the helper allocates atomically and publishes
+            // the state once.
+            unsafe { bindings::toa_uoa_net_activate(self.tn.as_ptr()) }
+        } else {
+            self.seen
+        };
         // SAFETY: as in ctx().
         let state = unsafe { state.cast::<NetState>().as_ref() }?;
         Some(NetCtx { tn: self.tn, state })
@@ -368,16 +380,17 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_net_exit(state: *mut c_void) {
 ///
 /// # Safety
 ///
-/// `tn` as in [`Net::from_raw`]; `pkt` points to `len` readable bytes.
+/// `tn`, `state` as in [`Net::from_raw`]; `pkt` points to `len` readable bytes.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_rx(
     tn: *mut bindings::toa_uoa_net,
+    state: *mut c_void,
     pkt: *const u8,
     len: usize,
 ) {
     // SAFETY: the hook runs between net_init and net_exit (net_pre_exit unregisters it, and
     // a grace period passes before net_exit).
-    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
+    let Some(net) = (unsafe { Net::from_raw(tn, state) }) else {
         return;
     };
     if pkt.is_null() {
@@ -404,7 +417,7 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
 ) -> c_int {
     // SAFETY: nf_sockopt holds a module reference for the call; the namespace is the
     // calling socket's and outlives the call.
-    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
+    let Some(net) = (unsafe { Net::from_raw(tn, core::ptr::null_mut()) }) else {
         return code::ENOENT.to_errno();
     };
     // A look-up makes the state, for its counters (a few hundred bytes): an application
@@ -464,7 +477,7 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
 ) -> c_int {
     // SAFETY: helpers.c calls this under RCU having seen the namespace's `live` set, which
     // net_pre_exit clears a grace period before net_exit frees anything.
-    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
+    let Some(net) = (unsafe { Net::from_raw(tn, core::ptr::null_mut()) }) else {
         return 0;
     };
     // No state, no record.
@@ -498,7 +511,7 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_gc(tn: *mut bindings::toa_uoa_net) {
     // SAFETY: net_exit cancels the work (synchronously) before freeing the state.
-    if let Some(ctx) = unsafe { Net::from_raw(tn) }.as_ref().and_then(Net::ctx) {
+    if let Some(ctx) = unsafe { Net::from_raw(tn, core::ptr::null_mut()) }.as_ref().and_then(Net::ctx) {
         netns::gc(&ctx);
     }
 }
@@ -514,7 +527,7 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_stats(
     seq: *mut bindings::seq_file,
 ) {
     // SAFETY: net_exit removes the proc entry (waiting for readers) before freeing.
-    let Some(net) = (unsafe { Net::from_raw(tn) }) else {
+    let Some(net) = (unsafe { Net::from_raw(tn, core::ptr::null_mut()) }) else {
         return;
     };
     netns::stats(net.ctx().as_ref(), |name, value| {

@@ -279,7 +279,7 @@ static void hand_to_rust(const struct nf_hook_state *state, struct sk_buff *skb)
 	const u8 *pkt = skb_header_pointer(skb, off, len, buf);
 
 	if (pkt)
-		toa_uoa_rs_rx(tn, pkt, len);
+		toa_uoa_rs_rx(tn, smp_load_acquire(&tn->state), pkt, len);
 }
 
 /*
