@@ -511,7 +511,10 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
 #[no_mangle]
 pub(crate) unsafe extern "C" fn toa_uoa_rs_gc(tn: *mut bindings::toa_uoa_net) {
     // SAFETY: net_exit cancels the work (synchronously) before freeing the state.
-    if let Some(ctx) = unsafe { Net::from_raw(tn, core::ptr::null_mut()) }.as_ref().and_then(Net::ctx) {
+    if let Some(ctx) = unsafe { Net::from_raw(tn, core::ptr::null_mut()) }
+        .as_ref()
+        .and_then(Net::ctx)
+    {
         netns::gc(&ctx);
     }
 }
