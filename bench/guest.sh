@@ -231,6 +231,9 @@ emit mem slab_kb before_load 0 "$(meminfo Slab)"
 emit mem sunreclaim_kb before_load 0 "$(meminfo SUnreclaim)"
 emit mem memfree_kb before_load 0 "$(meminfo MemFree)"
 set_state loaded
+# The namespace's table is made at its first option and grown to max_records then: one
+# record first, so that "empty" is the full-size table the records below are added to.
+inlb "$LG" udp-send $RS 9000 0.1 fixed >/dev/null
 sleep 1
 emit mem slab_kb empty 0 "$(meminfo Slab)"
 emit mem sunreclaim_kb empty 0 "$(meminfo SUnreclaim)"
