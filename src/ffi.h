@@ -75,6 +75,13 @@ void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx);
 u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx);
 void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len, u64 value);
 
+/*
+ * Ratelimited kernel-log line naming the sender (family 4 or 6; saddr 4 or 16 bytes) of a
+ * malformed option (what 0; kind: the malformed_ counter's suffix) or of an option from
+ * outside trusted_sources (what 1).
+ */
+void toa_uoa_log_sender(int what, const u8 *kind, size_t kind_len, u8 family, const u8 *saddr);
+
 /* Time, scheduling, randomness, user memory. */
 u64 toa_uoa_jiffies(void);
 unsigned int toa_uoa_hz(void);

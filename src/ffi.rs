@@ -63,6 +63,38 @@ pub(crate) fn trusted_sources() -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(ptr, len) }
 }
 
+/// Says in the kernel log (ratelimited: anyone can send such packets) that a malformed
+/// option of kind `kind` came from `saddr`, so that the operator can find the sender.
+pub(crate) fn log_malformed(kind: &str, family: Family, saddr: &[u8; 16]) {
+    // SAFETY: the helper reads `kind.len()` bytes at `kind` and 4 or 16 bytes at `saddr`.
+    unsafe {
+        bindings::toa_uoa_log_sender(
+            0,
+            kind.as_ptr(),
+            kind.len(),
+            family_code(family),
+            saddr.as_ptr(),
+        )
+    }
+}
+
+/// Says in the kernel log (ratelimited) that an option from `saddr`, outside
+/// `trusted_sources`, was ignored.
+pub(crate) fn log_untrusted(family: Family, saddr: &[u8; 16]) {
+    // SAFETY: as in log_malformed(), with an empty kind.
+    unsafe {
+        bindings::toa_uoa_log_sender(1, core::ptr::null(), 0, family_code(family), saddr.as_ptr())
+    }
+}
+
+/// The C side's family number: 4 or 6.
+fn family_code(family: Family) -> u8 {
+    match family {
+        Family::V4 => 4,
+        Family::V6 => 6,
+    }
+}
+
 /// The current time in jiffies (64-bit: never wraps in practice).
 pub(crate) fn jiffies() -> u64 {
     // SAFETY: get_jiffies_64() has no preconditions.

@@ -262,6 +262,26 @@ void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len
 	seq_printf(seq, "%.*s %llu\n", (int)name_len, name, value);
 }
 
+void toa_uoa_log_sender(int what, const u8 *kind, size_t kind_len, u8 family, const u8 *saddr)
+{
+	/* One ratelimit state per kind of line: a flood of one does not hide the other. */
+	if (what == 0) {
+		if (family == 6)
+			pr_warn_ratelimited("toa_uoa: malformed option (%.*s) from %pI6c\n",
+					    (int)kind_len, kind, saddr);
+		else
+			pr_warn_ratelimited("toa_uoa: malformed option (%.*s) from %pI4\n",
+					    (int)kind_len, kind, saddr);
+	} else {
+		if (family == 6)
+			pr_warn_ratelimited("toa_uoa: option from %pI6c ignored: not in trusted_sources\n",
+					    saddr);
+		else
+			pr_warn_ratelimited("toa_uoa: option from %pI4 ignored: not in trusted_sources\n",
+					    saddr);
+	}
+}
+
 /* ---- ingress hooks ---- */
 
 /*

@@ -70,9 +70,28 @@ pub(crate) fn rx(net: &Net, pkt: &[u8]) {
         Err(e) => {
             if let Some(ctx) = net.activate() {
                 ctx.count(stats::malformed(e));
+                if let Some((family, saddr)) = source_of(pkt) {
+                    ffi::log_malformed(e.name(), family, &saddr);
+                }
                 forget_on_syn(&ctx, pkt);
             }
         }
+    }
+}
+
+/// The source address of an IPv4 or IPv6 packet (IPv4 in the first 4 bytes), for the log.
+fn source_of(pkt: &[u8]) -> Option<(Family, [u8; 16])> {
+    let mut addr = [0u8; 16];
+    match pkt.first()? >> 4 {
+        4 => {
+            addr[..4].copy_from_slice(pkt.get(12..16)?);
+            Some((Family::V4, addr))
+        }
+        6 => {
+            addr.copy_from_slice(pkt.get(8..24)?);
+            Some((Family::V6, addr))
+        }
+        _ => None,
     }
 }
 
@@ -109,6 +128,7 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
     };
     if !ctx.trust().allows(t.family, &t.saddr) {
         ctx.count(Counter::OptionsUntrusted.index());
+        ffi::log_untrusted(t.family, &t.saddr);
         return;
     }
     ctx.count(Counter::OptionsValid.index());

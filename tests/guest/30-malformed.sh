@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Malformed type-31 options sent as real packets: none makes a record, each is counted
-# under the check that failed, and the datagram itself still reaches the application.
+# under the check that failed, the kernel log names the sender (ratelimited), and the
+# datagram itself still reaches the application.
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
 load_module
 setup_pair
 tmp=$(mktemp -d)
+log_mark
 
 # send_raw FAMILY HEX [may-drop]: one datagram lb -> rs:7000 with the option bytes HEX,
 # which the server must receive (the module never drops a packet) unless the kernel's own
@@ -51,4 +53,14 @@ check v6_bad_optlen malformed v6_bad_optlen 6 "00021f0d${V4BODY}0001050000000000
 # a 16-byte header holding an option that says 36 bytes: runs past the header's end (the
 # kernel's own TLV check discards this one after the hook)
 check v6_option_past_header malformed v6_option_past_header 6 "00011f24${V4BODY}" may-drop
+
+# The operator can find who sends them: one line per check that failed, with the source.
+log_names_the_sender() {
+	log_window | grep 'toa_uoa: malformed' | sed 's/^/# /' >&2 || true
+	log_window | grep -q "toa_uoa: malformed option (v4_length_family_mismatch) from $LB4\$" ||
+		fail "no log line naming $LB4"
+	log_window | grep -q "toa_uoa: malformed option (v6_bad_optlen) from $LB6\$" ||
+		fail "no log line naming $LB6"
+}
+check malformed_log_names_the_sender log_names_the_sender
 done_testing

@@ -28,6 +28,9 @@ listed_sources_only() {
 	expect_stat rs records_new 1
 	expect_stat rs options_untrusted 1
 	expect_eq records_live "$(proc_stat rs records_live)" 1
+	# The log names the ignored sender, so that a missing balancer address can be found.
+	log_window | grep -q "toa_uoa: option from $LB4 ignored: not in trusted_sources" ||
+		fail "no log line naming $LB4: $(log_window | grep toa_uoa | tail -3)"
 }
 
 ipv4_prefix_match() {
