@@ -21,8 +21,9 @@
 //!
 //! Why not NFQUEUE: Debian's 7.3 kernel (6.12 does not yet) has `nfnetlink_queue` refuse a
 //! verdict whose new payload adds or changes IPv4 options or IPv6 extension headers, and drop
-//! the packet. `--stats FILE` rewrites FILE with `name value` counters after each packet;
-//! `--ready FILE` is created once the device is open.
+//! the packet. `--stats FILE` rewrites FILE with `name value` counters (within 100 ms of a
+//! burst's last packet, and every second while packets keep coming); `--ready FILE` is
+//! created once the device is open. `--help` prints the usage.
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
@@ -63,7 +64,10 @@ fn parse_args() -> Result<Args, String> {
                 .translations
                 .push(Translation::parse(&value("--translate")?)?),
             "--verbose" | "-v" => a.verbose = true,
-            "--help" | "-h" => return Err(USAGE.into()),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             other => return Err(format!("unknown argument {other} (see --help)")),
         }
     }
@@ -115,7 +119,25 @@ fn run(args: Args) -> Result<(), String> {
     );
     // The largest IP packet (64 KiB) plus the largest option.
     let mut buf = vec![0u8; 65536 + 64];
+    // Counters not yet in the stats file, and when it was last written.
+    let mut dirty = false;
+    let mut written = std::time::Instant::now();
     loop {
+        if dirty && !tun::readable_within(&dev, 100).map_err(|e| format!("poll: {e}"))? {
+            if let Some(path) = &args.stats {
+                write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
+            }
+            dirty = false;
+            written = std::time::Instant::now();
+            continue;
+        }
+        if dirty && written.elapsed() >= std::time::Duration::from_secs(1) {
+            if let Some(path) = &args.stats {
+                write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
+            }
+            written = std::time::Instant::now();
+        }
+        dirty = true;
         let n = dev.read(&mut buf).map_err(|e| format!("read: {e}"))?;
         let pkt = &buf[..n];
         if !translator.is_empty() {
@@ -149,9 +171,6 @@ fn run(args: Args) -> Result<(), String> {
                         eprintln!("toa-uoa-lb: {}: written back: {e}", describe(pkt));
                     }
                 }
-                if let Some(path) = &args.stats {
-                    write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
-                }
                 continue;
             }
         }
@@ -173,9 +192,6 @@ fn run(args: Args) -> Result<(), String> {
         // packet is lost, as on a wire, and the stage goes on.
         if let Err(e) = dev.write(out) {
             eprintln!("toa-uoa-lb: {}: written back: {e}", describe(pkt));
-        }
-        if let Some(path) = &args.stats {
-            write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
         }
     }
 }

@@ -49,6 +49,27 @@ pub fn open(name: &str) -> io::Result<File> {
     Ok(file)
 }
 
+/// Whether `file` has a packet to read within `timeout_ms` milliseconds.
+pub fn readable_within(file: &File, timeout_ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: file.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one `pollfd` passed, which lives across the call;
+    // the descriptor is the open device.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(rc > 0)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
