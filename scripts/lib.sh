@@ -68,7 +68,7 @@ build_module_copy() {
 	rm -rf "$mod/src" "$mod/kmod"
 	mkdir -p "$mod/kmod"
 	# Sources only: the checkout's tests/kmod may hold objects built for the other kernel.
-	(cd "$TOP" && cp -r Kbuild Makefile option_codec.rs src "$mod/" && cp tests/kmod/Kbuild tests/kmod/*.c "$mod/kmod/")
+	(cd "$TOP" && cp -r Kbuild Makefile dkms.conf option_codec.rs src "$mod/" && cp tests/kmod/Kbuild tests/kmod/*.c "$mod/kmod/")
 	"$@" make -C "$mod" KDIR="$kdir" "${MODULE_MAKE_ARGS[@]}" >"$mod/build.log" 2>&1 ||
 		{ cat "$mod/build.log"; die "module build failed"; }
 	"$@" make -C "$kdir" M="$mod/kmod" "${llvm[@]}" "${KMOD_MAKE_ARGS[@]}" >>"$mod/build.log" 2>&1 ||

@@ -27,6 +27,15 @@ if [ -f userspace/Cargo.toml ]; then
 	step "host tests (userspace workspace)"
 	(cd userspace && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings &&
 		cargo test 2>&1) || host_rc=$?
+	step "one version: dkms.conf's PACKAGE_VERSION (the module's, by Kbuild) and the crates'"
+	ver_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	ver_cargo=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' userspace/Cargo.toml)
+	if [ -n "$ver_dkms" ] && [ "$ver_dkms" = "$ver_cargo" ]; then
+		echo "version $ver_dkms"
+	else
+		echo "versions differ: dkms.conf '$ver_dkms', userspace/Cargo.toml '$ver_cargo'" >&2
+		host_rc=1
+	fi
 	step "no-panic object checks (option_codec.rs, records.rs)"
 	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
 	step "building the example programs the guest suite runs"

@@ -114,6 +114,11 @@ unsigned int toa_uoa_param_idle_timeout(void)
 	return READ_ONCE(idle_timeout);
 }
 
+#ifdef TOA_UOA_VERSION
+/* modinfo's and /sys/module/toa_uoa/version's answer (Kbuild reads it from dkms.conf). */
+MODULE_VERSION(TOA_UOA_VERSION);
+#endif
+
 /* ---- per-namespace state ---- */
 
 /*

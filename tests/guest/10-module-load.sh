@@ -17,6 +17,13 @@ loads_with_log_line() {
 	expect_eq "warnings about trust" "$(last_log | grep -c 'toa_uoa: trusted_sources is empty: options from every source are believed; load with trusted_sources=')" 1
 }
 
+# The version (dkms.conf's, the one place it is written) is the module's too.
+version_shown() {
+	local want
+	want=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
+	expect_eq "/sys/module/toa_uoa/version" "$(cat /sys/module/toa_uoa/version)" "$want"
+}
+
 parameters_visible() {
 	expect_eq max_records "$(cat /sys/module/toa_uoa/parameters/max_records)" 65536
 	expect_eq idle_timeout "$(cat /sys/module/toa_uoa/parameters/idle_timeout)" 300
@@ -66,6 +73,7 @@ cycles() {
 
 check loads_with_log_line loads_with_log_line
 check parameters_visible parameters_visible
+check version_shown version_shown
 check second_load_fails second_load_fails
 check unloads_with_log_line unloads_with_log_line
 check parameters_taken parameters_taken
