@@ -12,6 +12,16 @@
 //! - 58 bytes, DPVS's uoa.h: the same with `__u16 real_af` after `dport`, so every case
 //!   is answered. This is the layout that must keep working unchanged.
 
+// The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
+// host crate userspace/kcore, wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use crate::option_codec::{Carried, Family};
 use crate::sockopt::{get_addr, get_be16, get_ne16, put, AbiError, Query, AF_INET, AF_INET6};
 

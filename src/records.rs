@@ -36,6 +36,28 @@
 //! (the latter only for the largest `max_records`, 16M, whose records take 1.5 GiB).
 //! A full table with `max_records = 65536` is 16384 buckets (128 KiB) plus 6 MiB of records.
 
+// The rules this file promises (no unsafe, no panics, no unchecked arithmetic, documented
+// items, crate-visible API as the kernel's -Wunreachable_pub wants), checked by clippy in the
+// module build (CLIPPY=1) and in the host crate userspace/kcore, wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    rust_2018_idioms,
+    clippy::missing_docs_in_private_items,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::as_conversions,
+    clippy::mut_mut,
+    clippy::needless_continue
+)]
+
 use crate::mem::{try_box, try_slots, try_slots_atomic, Boxed, Slots};
 use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 

@@ -4,6 +4,16 @@
 //! both optnames (v0 lives in `compat_v0`). Plain Rust over byte buffers: the user
 //! memory copies and the table are the caller's, so a host crate tests all of this.
 
+// The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
+// host crate userspace/kcore, wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use crate::compat_v0;
 use crate::option_codec::{Carried, Family};
 

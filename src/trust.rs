@@ -7,6 +7,16 @@
 //! Syntax: a comma-separated list of `a.b.c.d[/len]` and `x:x::x[/len]` prefixes, at most
 //! [`MAX_PREFIXES`]. Plain Rust, no allocation: parsed once at load.
 
+// The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
+// host crate userspace/kcore, wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use crate::option_codec::Family;
 
 /// Most prefixes the setting holds.
