@@ -215,10 +215,7 @@ fn key_of_tuple(t: &bindings::toa_uoa_tuple) -> Key {
 
 fn tuple_of_key(k: &Key) -> bindings::toa_uoa_tuple {
     bindings::toa_uoa_tuple {
-        family: match k.family {
-            Family::V4 => 4,
-            Family::V6 => 6,
-        },
+        family: family_code(k.family),
         protocol: k.proto,
         sport: k.sport,
         dport: k.dport,
@@ -265,29 +262,30 @@ impl Net {
 
     /// The namespace's state, if it has one.
     pub(crate) fn ctx(&self) -> Option<NetCtx<'_>> {
-        let state = if self.seen.is_null() {
-            // SAFETY: tn is live (from_raw); the helper is an acquire load.
-            unsafe { bindings::toa_uoa_net_state(self.tn.as_ptr()) }
-        } else {
-            self.seen
-        };
-        // SAFETY: a non-NULL state came from `toa_uoa_rs_state_new` and is freed by net_exit
-        // only, after every callback that can see it has returned (from_raw's promise).
-        let state = unsafe { state.cast::<NetState>().as_ref() }?;
-        Some(NetCtx { tn: self.tn, state })
+        // SAFETY: tn is live (from_raw); the helper is an acquire load.
+        self.with(|tn| unsafe { bindings::toa_uoa_net_state(tn) })
     }
 
     /// The namespace's state, made now if it has none yet; `None` if the memory is not
     /// there (the helper counts and logs that). Any context.
     pub(crate) fn activate(&self) -> Option<NetCtx<'_>> {
+        // SAFETY: tn is live (from_raw); the helper allocates atomically and publishes the
+        // state once.
+        self.with(|tn| unsafe { bindings::toa_uoa_net_activate(tn) })
+    }
+
+    /// The state the caller passed, or else what `read` gets from the C side.
+    fn with(
+        &self,
+        read: impl FnOnce(*mut bindings::toa_uoa_net) -> *mut c_void,
+    ) -> Option<NetCtx<'_>> {
         let state = if self.seen.is_null() {
-            // SAFETY: tn is live (from_raw); the helper allocates atomically and publishes
-            // the state once.
-            unsafe { bindings::toa_uoa_net_activate(self.tn.as_ptr()) }
+            read(self.tn.as_ptr())
         } else {
             self.seen
         };
-        // SAFETY: as in ctx().
+        // SAFETY: a non-NULL state came from `toa_uoa_rs_state_new` and is freed by net_exit
+        // only, after every callback that can see it has returned (from_raw's promise).
         let state = unsafe { state.cast::<NetState>().as_ref() }?;
         Some(NetCtx { tn: self.tn, state })
     }

@@ -190,8 +190,7 @@ static unsigned long gc_interval(void);
  * the first option, and by getsockopt; everything is allocated atomically and small (the
  * table starts at 64 buckets; the expiry work grows it in process context once it holds a
  * record: toa_uoa_net_grow_soon). Two CPUs may race here: one publishes, the other frees
- * its copy. NULL if the
- * memory is not there (counted, and the next option tries again).
+ * its copy. NULL if the memory is not there (counted, and the next option tries again).
  *
  * Never after net_pre_exit has returned and its grace period passed: the hooks are gone by
  * then and getsockopt runs on a socket, which holds the namespace. So net_exit's
@@ -243,10 +242,13 @@ u64 toa_uoa_activations_failed(void)
 	return atomic_long_read(&activations_failed);
 }
 
-/* Only with the state (which implies the counters): see toa_uoa_net_activate. */
+/*
+ * Called only through a Rust NetCtx, which exists only for a namespace whose state was seen
+ * (acquire), so the counters are there (published before it): no NULL test per packet.
+ */
 void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx)
 {
-	if (likely(idx < ncounters && tn->counters))
+	if (likely(idx < ncounters))
 		this_cpu_inc(tn->counters[idx]);
 }
 
@@ -255,7 +257,7 @@ u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx)
 	u64 sum = 0;
 	int cpu;
 
-	if (idx >= ncounters || !tn->counters)
+	if (idx >= ncounters)
 		return 0;
 	for_each_possible_cpu(cpu)
 		sum += *per_cpu_ptr(&tn->counters[idx], cpu);
@@ -304,7 +306,7 @@ static void hand_to_rust(const struct nf_hook_state *state, struct sk_buff *skb)
 	const u8 *pkt = skb_header_pointer(skb, off, len, buf);
 
 	if (pkt)
-		toa_uoa_rs_rx(tn, smp_load_acquire(&tn->state), pkt, len);
+		toa_uoa_rs_rx(tn, toa_uoa_net_state(tn), pkt, len);
 }
 
 /*

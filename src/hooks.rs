@@ -70,28 +70,12 @@ pub(crate) fn rx(net: &Net, pkt: &[u8]) {
         Err(e) => {
             if let Some(ctx) = net.activate() {
                 ctx.count(stats::malformed(e));
-                if let Some((family, saddr)) = source_of(pkt) {
+                if let Some((family, saddr, _)) = option_codec::outer_addresses(pkt) {
                     ffi::log_malformed(e.name(), family, &saddr);
                 }
                 forget_on_syn(&ctx, pkt);
             }
         }
-    }
-}
-
-/// The source address of an IPv4 or IPv6 packet (IPv4 in the first 4 bytes), for the log.
-fn source_of(pkt: &[u8]) -> Option<(Family, [u8; 16])> {
-    let mut addr = [0u8; 16];
-    match pkt.first()? >> 4 {
-        4 => {
-            addr[..4].copy_from_slice(pkt.get(12..16)?);
-            Some((Family::V4, addr))
-        }
-        6 => {
-            addr.copy_from_slice(pkt.get(8..24)?);
-            Some((Family::V6, addr))
-        }
-        _ => None,
     }
 }
 
