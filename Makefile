@@ -35,6 +35,6 @@ all modules:
 
 clean:
 	$(KMAKE) clean
-	rm -f src/bindings_generated.rs
+	rm -f bindings_generated.rs
 
 .PHONY: all modules clean

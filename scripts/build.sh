@@ -49,6 +49,8 @@ make -C "$("$TOP/scripts/setup.sh" --print-kdir)" M="$TOP/tests/kmod" LLVM=1 >"$
 	{ cat "$log"; die "test module build failed"; }
 RUSTFMT=$(command -v rustfmt || true)
 if [ -n "$RUSTFMT" ]; then
-	"$RUSTFMT" --check --edition 2021 src/*.rs || die "rustfmt: src/*.rs not formatted (run rustfmt --edition 2021 src/*.rs)"
+	# shellcheck disable=SC2046 # one word per file
+	"$RUSTFMT" --check --edition 2021 $(module_sources | grep '\.rs$') ||
+		die "rustfmt: the module's .rs files are not formatted (run rustfmt --edition 2021 *.rs)"
 fi
 step "built $TOP/toa_uoa.ko ($(stat -c %s toa_uoa.ko) bytes, clippy and rustfmt clean)"

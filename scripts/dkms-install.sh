@@ -38,7 +38,7 @@ rm -rf "$D"
 mkdir -p "$D/tree" "$D/src/toa_uoa-$VER" "$ROOT/lib/modules/$KVER"
 # The files an operator copies to /usr/src/toa_uoa-$VER: if one is missing here, the
 # build below fails, so the list in docs/OPERATORS.md is checked too.
-(cd "$TOP" && cp -r dkms.conf Makefile Kbuild option_codec.rs src "$D/src/toa_uoa-$VER/" &&
+(cd "$TOP" && cp $(module_sources) "$D/src/toa_uoa-$VER/" &&
 	mkdir "$D/src/toa_uoa-$VER/scripts" && cp scripts/prepare-kernel-tree.sh "$D/src/toa_uoa-$VER/scripts/")
 
 DKMS=(dkms --dkmstree "$D/tree" --sourcetree "$D/src" --installtree "$ROOT/lib/modules")

@@ -55,6 +55,12 @@ debug_module_dir() {
 	echo "$CACHE/module-debug-$(printf %s "$TOP" | sha256sum | cut -c1-8)"
 }
 
+# The module's source files, as an operator copies them to /usr/src/toa_uoa-VERSION: the
+# build files and every .rs, .c and .h at the top (the generated bindings excepted).
+module_sources() {
+	(cd "$TOP" && ls Kbuild Makefile dkms.conf ./*.rs ./*.c ./*.h | sed 's#^\./##' | grep -vx bindings_generated.rs)
+}
+
 # build_module_copy KDIR DIR [RUNNER...]: toa_uoa.ko and the test-only modules (tests/kmod)
 # built for the kernel in KDIR from a copy of the sources in DIR, so the checkout's own build
 # (for the test kernel) is left alone. RUNNER, if given, runs the make commands (the Debian
@@ -65,10 +71,10 @@ build_module_copy() {
 	local llvm=()
 	grep -qs '^CONFIG_CC_IS_CLANG=y' "${KDIR_HOST:-$kdir}/.config" && llvm=(LLVM=1)
 	mkdir -p "$mod"
-	rm -rf "$mod/src" "$mod/kmod"
+	rm -rf "$mod/src" "$mod/kmod" "$mod"/*.rs "$mod"/*.c "$mod"/*.h
 	mkdir -p "$mod/kmod"
 	# Sources only: the checkout's tests/kmod may hold objects built for the other kernel.
-	(cd "$TOP" && cp -r Kbuild Makefile dkms.conf option_codec.rs src "$mod/" && cp tests/kmod/Kbuild tests/kmod/*.c "$mod/kmod/")
+	(cd "$TOP" && cp $(module_sources) "$mod/" && cp tests/kmod/Kbuild tests/kmod/*.c "$mod/kmod/")
 	"$@" make -C "$mod" KDIR="$kdir" "${MODULE_MAKE_ARGS[@]}" >"$mod/build.log" 2>&1 ||
 		{ cat "$mod/build.log"; die "module build failed"; }
 	"$@" make -C "$kdir" M="$mod/kmod" "${llvm[@]}" "${KMOD_MAKE_ARGS[@]}" >>"$mod/build.log" 2>&1 ||

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds src/records.rs (with option_codec.rs, which it uses) as a #![no_std] library at the
+# Builds records.rs (with option_codec.rs, which it uses) as a #![no_std] library at the
 # optimisation level the kernel uses, with overflow checks on as in CONFIG_RUST_OVERFLOW_CHECKS,
 # and fails if the object refers to any panic routine: the file promises that nothing can make
 # it panic (no indexing, no overflowing arithmetic, no unwrap), and this checks the promise on

@@ -8,7 +8,7 @@
 #[path = "../../../option_codec.rs"]
 mod option_codec;
 
-#[path = "../../../src/records.rs"]
+#[path = "../../../records.rs"]
 mod records;
 
 /// Core-only stand-in for the kernel's allocation shim.

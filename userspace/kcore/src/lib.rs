@@ -21,16 +21,16 @@ mod mem;
 // sees them. Outside the tests nothing in this crate uses the table, hence the dead-code
 // allowance.
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../src/records.rs"]
+#[path = "../../../records.rs"]
 mod records;
 
 // The getsockopt ABI translation (v1 and the three v0 layouts), byte-exact with
 // PROTOCOL.md section 4: tested in abi_tests.rs.
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../src/compat_v0.rs"]
+#[path = "../../../compat_v0.rs"]
 mod compat_v0;
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../src/sockopt.rs"]
+#[path = "../../../sockopt.rs"]
 mod sockopt;
 
 #[cfg(test)]
@@ -40,7 +40,7 @@ mod tests;
 
 // The trusted_sources setting's parser and matcher.
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../src/trust.rs"]
+#[path = "../../../trust.rs"]
 mod trust;
 #[cfg(test)]
 mod trust_tests;

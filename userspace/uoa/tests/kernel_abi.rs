@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The crate's queries through the module's own ABI translation (src/sockopt.rs and
-//! src/compat_v0.rs, included by path, as the module builds them), and the answers back
+//! The crate's queries through the module's own ABI translation (sockopt.rs and
+//! compat_v0.rs, included by path, as the module builds them), and the answers back
 //! through the crate: the round trip the real getsockopt makes, without the kernel.
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../../src/compat_v0.rs"]
+#[path = "../../../compat_v0.rs"]
 mod compat_v0;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../option_codec.rs"]
 mod option_codec;
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../../src/sockopt.rs"]
+#[path = "../../../sockopt.rs"]
 mod sockopt;
 
 use std::net::{IpAddr, SocketAddr};

@@ -18,7 +18,6 @@ mod netns;
 // The codec's items are `pub` for its host crate (the tests, the fuzzer and the decode
 // tool use all of it); the module uses the parser only.
 #[allow(unreachable_pub, dead_code)]
-#[path = "../option_codec.rs"]
 mod option_codec;
 mod records;
 mod sockopt;
