@@ -56,9 +56,10 @@ debug_module_dir() {
 }
 
 # The module's source files, as an operator copies them to /usr/src/toa_uoa-VERSION: the
-# build files and every .rs, .c and .h at the top (the generated bindings excepted).
+# build files and every .rs, .c and .h at the top (what kbuild generates there excepted).
 module_sources() {
-	(cd "$TOP" && ls Kbuild Makefile dkms.conf ./*.rs ./*.c ./*.h | sed 's#^\./##' | grep -vx bindings_generated.rs)
+	(cd "$TOP" && ls Kbuild Makefile dkms.conf ./*.rs ./*.c ./*.h | sed 's#^\./##' |
+		grep -vx -e bindings_generated.rs -e '.*\.mod\.c')
 }
 
 # build_module_copy KDIR DIR [RUNNER...]: toa_uoa.ko and the test-only modules (tests/kmod)
