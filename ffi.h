@@ -1,22 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The boundary between toa_uoa's Rust code and the kernel's C.
+ * The boundary between toa_uoa's Rust code and the kernel's C, read by bindgen (Kbuild)
+ * into the crate's own bindings (ffi.rs).
  *
- * toa_uoa_*     helpers.c provides them, Rust calls them (bindgen reads this file from
- *               Kbuild; kernel structures stay opaque on the Rust side).
- * toa_uoa_rs_*  the Rust crate provides them (#[no_mangle] extern "C"), helpers.c calls
- *               them from the kernel's callbacks.
+ * Rust registers and implements everything itself (ffi.rs): it calls the kernel's exported
+ * functions directly and lays out the structures it registers (netfilter hooks, nf_sockopt,
+ * pernet operations, kretprobes) from the kernel's own headers, included here. What it cannot
+ * call (static inlines, macros, module_param) helpers.c wraps, one toa_uoa_* function each,
+ * without decisions.
  */
 #ifndef TOA_UOA_FFI_H
 #define TOA_UOA_FFI_H
 
 #include <linux/errno.h>
+#include <linux/kprobes.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/percpu.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
-
-struct sock;
-struct seq_file;
-struct net;
-struct toa_uoa_net;
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+#include <net/tcp_states.h>
+#include <asm/unistd.h>
 
 /* Bounds enforced on the module parameters; Rust relies on them. */
 enum {
@@ -28,25 +37,56 @@ enum {
 	TOA_UOA_IDLE_TIMEOUT_DEFAULT = 300,
 	/* Bytes of a packet (from its IP header) handed to the parser. */
 	TOA_UOA_PEEK_MAX = 256,
-	/* getsockopt optnames: UOA_SO_GET_LOOKUP (v0) and UOA_SO_GET_LOOKUP1 (v1). */
-	TOA_UOA_SO_BASE = 2048,
-	TOA_UOA_SO_GET_MAX = 2049,
 	/* errno values the kernel crate does not name on 6.12 */
 	TOA_UOA_EAFNOSUPPORT = EAFNOSUPPORT,
+	/* The netfilter and socket constants the registrations use. */
+	TOA_UOA_NFPROTO_IPV4 = NFPROTO_IPV4,
+	TOA_UOA_NFPROTO_IPV6 = NFPROTO_IPV6,
+	TOA_UOA_NF_INET_LOCAL_IN = NF_INET_LOCAL_IN,
+	TOA_UOA_NF_IP_PRI_NAT_SRC = NF_IP_PRI_NAT_SRC,
+	TOA_UOA_NF_IP6_PRI_NAT_SRC = NF_IP6_PRI_NAT_SRC,
+	TOA_UOA_NF_ACCEPT = NF_ACCEPT,
+	TOA_UOA_PF_INET = PF_INET,
+	TOA_UOA_PF_INET6 = PF_INET6,
+	TOA_UOA_AF_INET6 = AF_INET6,
+	TOA_UOA_TCP_SYN_SENT = TCP_SYN_SENT,
+	TOA_UOA_TCP_CLOSE = TCP_CLOSE,
+	TOA_UOA_TCP_LISTEN = TCP_LISTEN,
+	/*
+	 * The system calls whose every path to inet_getname passes a sockaddr_storage (-1:
+	 * not on this architecture).
+	 */
+	TOA_UOA_NR_GETPEERNAME = __NR_getpeername,
+	TOA_UOA_NR_GETSOCKNAME = __NR_getsockname,
+	TOA_UOA_NR_ACCEPT4 = __NR_accept4,
+	TOA_UOA_NR_GETSOCKOPT = __NR_getsockopt,
+#ifdef __NR_accept
+	TOA_UOA_NR_ACCEPT = __NR_accept,
+#else
+	TOA_UOA_NR_ACCEPT = -1,
+#endif
+#ifdef __NR_io_uring_enter
+	TOA_UOA_NR_IO_URING_ENTER = __NR_io_uring_enter,
+#else
+	TOA_UOA_NR_IO_URING_ENTER = -1,
+#endif
 };
 
-/*
- * A connected socket's tuple as the packets arriving for it carry it: saddr/sport the
- * remote side, daddr/dport this host's. Ports in host order; IPv4 addresses (also an
- * AF_INET6 socket's IPv4-mapped ones) in the first 4 bytes, family 4.
- */
-struct toa_uoa_tuple {
+/* What a socket says about its connection, copied out of struct sock. */
+struct toa_uoa_sock_view {
+	struct net *net;
 	u8 family;
 	u8 protocol;
-	u16 sport;
-	u16 dport;
-	u8 saddr[16];
-	u8 daddr[16];
+	u8 state;
+	/* The peer's port (network order: inet_dport) and the local one (host order: inet_num). */
+	__be16 peer_port;
+	u16 local_port;
+	/* IPv4 peer and local addresses (an AF_INET6 socket's IPv4-mapped ones included). */
+	__be32 peer4;
+	__be32 local4;
+	/* An AF_INET6 socket's peer and local addresses. */
+	u8 peer6[16];
+	u8 local6[16];
 };
 
 /* Module parameters (module_param in helpers.c, validated there). */
@@ -54,33 +94,54 @@ unsigned int toa_uoa_param_max_records(void);
 unsigned int toa_uoa_param_idle_timeout(void);
 const u8 *toa_uoa_param_trusted_sources(size_t *len);
 
-/* Registration of everything the kernel calls back, undone in reverse order. */
-int toa_uoa_pernet_register(unsigned int ncounters);
-void toa_uoa_pernet_unregister(void);
-int toa_uoa_sockopt_register(void);
-int toa_uoa_getname_register(void);
-void toa_uoa_getname_unregister(void);
-u64 toa_uoa_getname_missed(void);
-void toa_uoa_sockopt_unregister(void);
+/* Locks, deferred work, RCU, per-CPU counters. */
+void toa_uoa_spin_lock_init(spinlock_t *lock);
+unsigned long toa_uoa_spin_lock_irqsave(spinlock_t *lock);
+void toa_uoa_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+void toa_uoa_init_delayed_work(struct delayed_work *work, work_func_t func);
+void toa_uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay);
+void toa_uoa_mod_delayed_work(struct delayed_work *work, unsigned long delay);
+void toa_uoa_rcu_read_lock(void);
+void toa_uoa_rcu_read_unlock(void);
+u64 __percpu *toa_uoa_alloc_percpu_atomic(size_t n);
+void toa_uoa_percpu_inc(u64 __percpu *counters, unsigned int idx);
+u64 toa_uoa_percpu_sum(u64 __percpu *counters, unsigned int idx);
+unsigned int toa_uoa_num_possible_cpus(void);
 
-/* Per-namespace state: the lock over the Rust record table, per-CPU counters, made lazily. */
-unsigned long toa_uoa_net_lock(struct toa_uoa_net *tn);
-void toa_uoa_net_unlock(struct toa_uoa_net *tn, unsigned long flags, unsigned int records_tcp,
-			unsigned int records_udp);
-void *toa_uoa_net_state(struct toa_uoa_net *tn);
-void *toa_uoa_net_activate(struct toa_uoa_net *tn);
-void toa_uoa_net_grow_soon(struct toa_uoa_net *tn);
-u64 toa_uoa_activations_failed(void);
-void toa_uoa_count(struct toa_uoa_net *tn, unsigned int idx);
-u64 toa_uoa_counter_sum(struct toa_uoa_net *tn, unsigned int idx);
+/* Namespaces. */
+void *toa_uoa_net_generic(const struct net *net, unsigned int id);
+struct proc_dir_entry *toa_uoa_net_proc_dir(const struct net *net);
+struct net *toa_uoa_seq_net(struct seq_file *seq);
 void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len, u64 value);
 
-/*
- * Ratelimited kernel-log line naming the sender (family 4 or 6; saddr 4 or 16 bytes) of a
- * malformed option (what 0; kind: the malformed_ counter's suffix) or of an option from
- * outside trusted_sources (what 1).
- */
-void toa_uoa_log_sender(int what, const u8 *kind, size_t kind_len, u8 family, const u8 *saddr);
+/* Packets: their length and bytes from the IP header on. */
+unsigned int toa_uoa_skb_network_len(const struct sk_buff *skb);
+const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned int len,
+			   u8 *buf);
+
+/* Sockets. */
+struct sock *toa_uoa_socket_sk(const struct socket *sock);
+void toa_uoa_sock_view(const struct sock *sk, struct toa_uoa_sock_view *v);
+struct sock *toa_uoa_tcp_lookup4(struct net *net, __be32 saddr, __be16 sport, __be32 daddr,
+				 u16 dport);
+struct sock *toa_uoa_tcp_lookup6(struct net *net, const u8 *saddr, __be16 sport, const u8 *daddr,
+				 u16 dport);
+bool toa_uoa_sk_fullsock(const struct sock *sk);
+
+/* The probed getname call and the task making it. */
+unsigned long toa_uoa_regs_argument(struct pt_regs *regs, unsigned int n);
+long toa_uoa_regs_return_value(struct pt_regs *regs);
+void toa_uoa_regs_set_return_value(struct pt_regs *regs, unsigned long value);
+bool toa_uoa_current_is_kthread(void);
+bool toa_uoa_in_compat_syscall(void);
+long toa_uoa_current_syscall_nr(void);
+
+/* Ratelimited kernel-log lines naming a sender (one ratelimit state each). */
+void toa_uoa_log_malformed4(const u8 *kind, size_t kind_len, const u8 *saddr);
+void toa_uoa_log_malformed6(const u8 *kind, size_t kind_len, const u8 *saddr);
+void toa_uoa_log_untrusted4(const u8 *saddr);
+void toa_uoa_log_untrusted6(const u8 *saddr);
+void toa_uoa_log_no_memory(void);
 
 /* Time, scheduling, randomness, user memory. */
 u64 toa_uoa_jiffies(void);
@@ -89,21 +150,5 @@ void toa_uoa_cond_resched(void);
 u64 toa_uoa_random_u64(void);
 int toa_uoa_copy_from_user(void *dst, const void __user *src, size_t n);
 int toa_uoa_copy_to_user(void __user *dst, const void *src, size_t n);
-bool toa_uoa_tcp_established(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t);
-bool toa_uoa_tcp_connected(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t);
-
-/*
- * Implemented in Rust. Each gets the namespace's C state; its Rust state, if it has one yet,
- * comes from toa_uoa_net_state() (or toa_uoa_net_activate(), which makes it).
- */
-void *toa_uoa_rs_state_new(void);
-void toa_uoa_rs_net_exit(void *state);
-void toa_uoa_rs_rx(struct toa_uoa_net *tn, void *state, const u8 *pkt, size_t len);
-int toa_uoa_rs_getsockopt(struct toa_uoa_net *tn, u8 protocol, int optname, void __user *user,
-			  int *len);
-int toa_uoa_rs_getname(struct toa_uoa_net *tn, const struct toa_uoa_tuple *t, u8 *uaddr,
-		       size_t room, int peer);
-void toa_uoa_rs_gc(struct toa_uoa_net *tn);
-void toa_uoa_rs_stats(struct toa_uoa_net *tn, struct seq_file *seq);
 
 #endif

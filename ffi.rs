@@ -1,24 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The unsafe boundary with the kernel's C, in one place: the module-local bindings
-//! generated from `ffi.h`, safe wrappers over what `helpers.c` provides, and the
-//! `toa_uoa_rs_*` entry points `helpers.c` calls from the kernel's callbacks.
+//! The unsafe boundary with the kernel's C, in one place, in three sections as
+//! `rust/kernel/net/phy.rs` has them:
+//!
+//! - wrappers: safe types over what the kernel and `helpers.c` provide (a namespace's share,
+//!   its lock, a packet, a socket, the task making a call);
+//! - callbacks: the `extern "C"` functions the kernel calls, generic over a [`Handler`] (the
+//!   module's logic, in the files above this one), each checking what the kernel hands it
+//!   and passing safe types on;
+//! - registrations: each kernel registration a pinned type, initialised in place and undone
+//!   in its `PinnedDrop`.
+//!
+//! This file uses only the files below it (the record table, the codec's types, the ABI's
+//! error type); the logic reaches the kernel only through it.
 
-use core::cell::UnsafeCell;
-use core::ffi::{c_int, c_ulong, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::KBox;
 use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
-use crate::hooks::{self, SOCKADDR_IN6_LEN};
-use crate::netns::{self, Locked};
-use crate::option_codec::{Family, IPPROTO_TCP, IPPROTO_UDP};
+use crate::option_codec::Family;
 use crate::records::Key;
-use crate::sockopt::{AbiError, MAX_LEN};
-use crate::trust::Trust;
+use crate::state::{Locked, NetState};
+use crate::stats::{self, Counter};
 
 #[allow(
     dead_code,
@@ -27,12 +37,32 @@ use crate::trust::Trust;
     non_upper_case_globals,
     non_snake_case,
     unreachable_pub,
+    unsafe_op_in_unsafe_fn,
     clippy::all,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::undocumented_unsafe_blocks
 )]
 mod bindings {
+    // The kernel structures Rust only points to (Kbuild keeps them out of the generated
+    // file).
+    macro_rules! pointer_only {
+        ($($name:ident)*) => {$(
+            #[repr(C)]
+            pub struct $name {
+                _private: [u8; 0],
+            }
+        )*};
+    }
+    pointer_only!(sk_buff sock net socket module net_device pt_regs seq_file proc_dir_entry
+        rethook kretprobe_holder);
     include!("bindings_generated.rs");
 }
+
+// ---------------------------------------------------------------------------------------
+// Wrappers
+// ---------------------------------------------------------------------------------------
 
 /// The module's load-time parameters, as validated by `helpers.c`.
 #[derive(Clone, Copy, Debug)]
@@ -66,32 +96,23 @@ pub(crate) fn trusted_sources() -> &'static [u8] {
 /// Says in the kernel log (ratelimited: anyone can send such packets) that a malformed
 /// option of kind `kind` came from `saddr`, so that the operator can find the sender.
 pub(crate) fn log_malformed(kind: &str, family: Family, saddr: &[u8; 16]) {
-    // SAFETY: the helper reads `kind.len()` bytes at `kind` and 4 or 16 bytes at `saddr`.
-    unsafe {
-        bindings::toa_uoa_log_sender(
-            0,
-            kind.as_ptr(),
-            kind.len(),
-            family_code(family),
-            saddr.as_ptr(),
-        )
+    let (k, n, a) = (kind.as_ptr(), kind.len(), saddr.as_ptr());
+    match family {
+        // SAFETY: the helper reads `n` bytes at `k` and 4 bytes at `a`.
+        Family::V4 => unsafe { bindings::toa_uoa_log_malformed4(k, n, a) },
+        // SAFETY: the helper reads `n` bytes at `k` and 16 bytes at `a`.
+        Family::V6 => unsafe { bindings::toa_uoa_log_malformed6(k, n, a) },
     }
 }
 
 /// Says in the kernel log (ratelimited) that an option from `saddr`, outside
 /// `trusted_sources`, was ignored.
 pub(crate) fn log_untrusted(family: Family, saddr: &[u8; 16]) {
-    // SAFETY: as in log_malformed(), with an empty kind.
-    unsafe {
-        bindings::toa_uoa_log_sender(1, core::ptr::null(), 0, family_code(family), saddr.as_ptr())
-    }
-}
-
-/// The C side's family number: 4 or 6.
-fn family_code(family: Family) -> u8 {
     match family {
-        Family::V4 => 4,
-        Family::V6 => 6,
+        // SAFETY: the helper reads 4 bytes at `saddr`.
+        Family::V4 => unsafe { bindings::toa_uoa_log_untrusted4(saddr.as_ptr()) },
+        // SAFETY: the helper reads 16 bytes at `saddr`.
+        Family::V6 => unsafe { bindings::toa_uoa_log_untrusted6(saddr.as_ptr()) },
     }
 }
 
@@ -119,243 +140,441 @@ pub(crate) fn random_u64() -> u64 {
     unsafe { bindings::toa_uoa_random_u64() }
 }
 
-/// Registration of the pernet operations: every namespace, present and future, gets its
-/// state, hooks and /proc/net/toa_uoa; unregistering tears all of them down.
-pub(crate) struct PernetRegistration(());
+/// An RCU read-side critical section, ended when dropped.
+#[must_use = "the section ends when the guard is dropped"]
+struct RcuGuard(PhantomData<*mut ()>);
 
-impl PernetRegistration {
-    /// Registers; `ncounters` is the size of each namespace's per-CPU counter array.
-    pub(crate) fn new(ncounters: u32) -> Result<Self> {
-        // SAFETY: called once from module init; undone in drop.
-        let err = unsafe { bindings::toa_uoa_pernet_register(ncounters) };
-        if err != 0 {
-            pr_err!("cannot register the per-namespace set-up: error {}\n", err);
-            return Err(Error::from_errno(err));
-        }
-        Ok(PernetRegistration(()))
+impl RcuGuard {
+    fn new() -> Self {
+        // SAFETY: rcu_read_lock() nests and has no preconditions; Drop ends it on this CPU
+        // (the guard is neither Send nor Sync).
+        unsafe { bindings::toa_uoa_rcu_read_lock() };
+        RcuGuard(PhantomData)
     }
 }
 
-impl Drop for PernetRegistration {
+impl Drop for RcuGuard {
     fn drop(&mut self) {
-        // SAFETY: registered in new(); this is the only unregistration.
-        unsafe { bindings::toa_uoa_pernet_unregister() }
+        // SAFETY: begun in new() on this task.
+        unsafe { bindings::toa_uoa_rcu_read_unlock() }
     }
 }
 
-/// Registration of the getsockopt optnames 2048..2049 for PF_INET and PF_INET6.
-pub(crate) struct SockoptRegistration(());
-
-impl SockoptRegistration {
-    /// Registers, or says who holds the optnames already.
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: called once from module init; undone in drop.
-        let err = unsafe { bindings::toa_uoa_sockopt_register() };
-        if err == code::EBUSY.to_errno() {
-            pr_err!("getsockopt optnames 2048..2049 are taken by another module (DPVS uoa.ko?): unload it first\n");
-            return Err(code::EBUSY);
-        }
-        if err != 0 {
-            pr_err!("cannot register getsockopt: error {}\n", err);
-            return Err(Error::from_errno(err));
-        }
-        Ok(SockoptRegistration(()))
-    }
+/// The task a call comes from, as far as the getname answer's size depends on it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Task {
+    /// A kernel thread (no system call: its sockaddr buffers are its own).
+    pub(crate) kthread: bool,
+    /// A 32-bit task on a 64-bit kernel.
+    pub(crate) compat: bool,
+    /// The system call it is in (meaningless for a kernel thread).
+    pub(crate) syscall: i64,
 }
 
-impl Drop for SockoptRegistration {
-    fn drop(&mut self) {
-        // SAFETY: registered in new(); this is the only unregistration.
-        unsafe { bindings::toa_uoa_sockopt_unregister() }
-    }
-}
+/// The system calls whose every path to inet_getname/inet6_getname passes a
+/// `sockaddr_storage` (net/socket.c's accept, getsockname, getpeername; sock.c's SO_PEERNAME
+/// under getsockopt; io_uring's accept and getsockname commands). -1: not on this
+/// architecture.
+pub(crate) const STORAGE_SYSCALLS: [i64; 6] = [
+    bindings::TOA_UOA_NR_GETPEERNAME as i64,
+    bindings::TOA_UOA_NR_GETSOCKNAME as i64,
+    bindings::TOA_UOA_NR_ACCEPT4 as i64,
+    bindings::TOA_UOA_NR_GETSOCKOPT as i64,
+    bindings::TOA_UOA_NR_ACCEPT as i64,
+    bindings::TOA_UOA_NR_IO_URING_ENTER as i64,
+];
 
-/// The kretprobes on inet_getname and inet6_getname (getpeername, getsockname, accept).
-pub(crate) struct GetnameRegistration(());
-
-impl GetnameRegistration {
-    /// Registers both probes (or neither).
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: called once from module init; undone in drop.
-        let err = unsafe { bindings::toa_uoa_getname_register() };
-        if err != 0 {
-            return Err(Error::from_errno(err));
-        }
-        Ok(GetnameRegistration(()))
-    }
-}
-
-impl Drop for GetnameRegistration {
-    fn drop(&mut self) {
-        // SAFETY: registered in new(); unregister_kretprobes waits for running handlers.
-        unsafe { bindings::toa_uoa_getname_unregister() }
-    }
-}
-
-/// getname calls whose return the probes could not see (too many at once).
-pub(crate) fn getname_missed() -> u64 {
-    // SAFETY: reads counters of the static probes.
-    unsafe { bindings::toa_uoa_getname_missed() }
-}
-
-fn key_of_tuple(t: &bindings::toa_uoa_tuple) -> Key {
-    Key {
-        proto: t.protocol,
-        family: if t.family == 6 {
-            Family::V6
-        } else {
-            Family::V4
-        },
-        saddr: t.saddr,
-        sport: t.sport,
-        daddr: t.daddr,
-        dport: t.dport,
-    }
-}
-
-fn tuple_of_key(k: &Key) -> bindings::toa_uoa_tuple {
-    bindings::toa_uoa_tuple {
-        family: family_code(k.family),
-        protocol: k.proto,
-        sport: k.sport,
-        dport: k.dport,
-        saddr: k.saddr,
-        daddr: k.daddr,
-    }
-}
-
-/// A namespace's Rust state: what its spinlock (in the C `struct toa_uoa_net`) protects.
-pub(crate) struct NetState {
-    locked: UnsafeCell<Locked>,
-    trust: Trust,
-}
-
-impl NetState {
-    /// Wraps the state; the table is only reached through [`NetCtx::lock`], the trusted
-    /// sources (read-only) through [`NetCtx::trust`].
-    pub(crate) fn new(locked: Locked, trust: Trust) -> Self {
-        NetState {
-            locked: UnsafeCell::new(locked),
-            trust,
+/// The current task.
+pub(crate) fn current_task() -> Task {
+    // SAFETY: the helpers read `current`, always valid in task context; kretprobe handlers
+    // run in the context of the probed call's task.
+    unsafe {
+        Task {
+            kthread: bindings::toa_uoa_current_is_kthread(),
+            compat: bindings::toa_uoa_in_compat_syscall(),
+            syscall: bindings::toa_uoa_current_syscall_nr(),
         }
     }
 }
 
-/// A namespace as a callback sees it: its C state, always there, and through it the Rust
-/// state, which a namespace only has from its first option or look-up on.
-pub(crate) struct Net {
-    tn: NonNull<bindings::toa_uoa_net>,
-    /// The state as the caller already read it (NULL: absent, or not read): the packet path
-    /// passes it, saving a call per packet.
-    seen: *mut c_void,
+/// A packet at a netfilter hook, for the duration of the hook.
+pub(crate) struct Skb<'a> {
+    skb: NonNull<bindings::sk_buff>,
+    _hook: PhantomData<&'a bindings::sk_buff>,
 }
 
-impl Net {
+impl<'a> Skb<'a> {
+    /// Bytes of the packet from its IP header on.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: the skb is valid for the hook's duration ('a).
+        unsafe { bindings::toa_uoa_skb_network_len(self.skb.as_ptr()) as usize }
+    }
+
+    /// `buf.len()` bytes at `off` from the IP header: in place where they are linear, else
+    /// copied into `buf`; `None` if the packet is shorter.
+    pub(crate) fn peek<'b>(&'b self, off: usize, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let len = buf.len();
+        let (off32, len32) = (u32::try_from(off).ok()?, u32::try_from(len).ok()?);
+        // SAFETY: skb_header_pointer reads at most `len` bytes of the valid skb, and writes
+        // at most `len` bytes into `buf`.
+        let p = unsafe {
+            bindings::toa_uoa_skb_peek(self.skb.as_ptr(), off32, len32, buf.as_mut_ptr())
+        };
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `p` points to `len` bytes: in the skb's linear data (valid while the skb,
+        // borrowed for 'b, is) or in `buf` (borrowed for 'b).
+        Some(unsafe { core::slice::from_raw_parts(p, len) })
+    }
+}
+
+/// What a socket says about its connection.
+#[derive(Clone, Copy)]
+pub(crate) struct SockView {
+    net: NonNull<bindings::net>,
+    /// AF_INET or AF_INET6.
+    pub(crate) family: u16,
+    /// IPPROTO_TCP, IPPROTO_UDP, ...
+    pub(crate) protocol: u8,
+    /// TCP's state numbering (a UDP socket: CLOSE, or ESTABLISHED once connected).
+    pub(crate) state: u8,
+    /// The peer's port, 0 if none (host order).
+    pub(crate) peer_port: u16,
+    /// The local port (host order).
+    pub(crate) local_port: u16,
+    /// IPv4 peer and local addresses (an AF_INET6 socket's IPv4-mapped ones included).
+    pub(crate) peer4: [u8; 4],
+    pub(crate) local4: [u8; 4],
+    /// An AF_INET6 socket's peer and local addresses.
+    pub(crate) peer6: [u8; 16],
+    pub(crate) local6: [u8; 16],
+}
+
+/// TCP states and the address family the getname decisions need.
+pub(crate) const TCP_SYN_SENT: u8 = bindings::TOA_UOA_TCP_SYN_SENT as u8;
+pub(crate) const TCP_CLOSE: u8 = bindings::TOA_UOA_TCP_CLOSE as u8;
+pub(crate) const TCP_LISTEN: u8 = bindings::TOA_UOA_TCP_LISTEN as u8;
+pub(crate) const AF_INET6: u16 = bindings::TOA_UOA_AF_INET6 as u16;
+
+impl SockView {
     /// # Safety
     ///
-    /// `tn` must be the C state of a live namespace, as helpers.c passes it from a callback
-    /// that the namespace's teardown waits for; the `Net` must not outlive that callback.
-    /// `seen` is NULL or what toa_uoa_net_state() returned for `tn`.
-    unsafe fn from_raw(tn: *mut bindings::toa_uoa_net, seen: *mut c_void) -> Option<Self> {
-        NonNull::new(tn).map(|tn| Net { tn, seen })
-    }
-
-    /// The namespace's state, if it has one.
-    pub(crate) fn ctx(&self) -> Option<NetCtx<'_>> {
-        // SAFETY: tn is live (from_raw); the helper is an acquire load.
-        self.with(|tn| unsafe { bindings::toa_uoa_net_state(tn) })
-    }
-
-    /// The namespace's state, made now if it has none yet; `None` if the memory is not
-    /// there (the helper counts and logs that). Any context.
-    pub(crate) fn activate(&self) -> Option<NetCtx<'_>> {
-        // SAFETY: tn is live (from_raw); the helper allocates atomically and publishes the
-        // state once.
-        self.with(|tn| unsafe { bindings::toa_uoa_net_activate(tn) })
-    }
-
-    /// The state the caller passed, or else what `read` gets from the C side.
-    fn with(
-        &self,
-        read: impl FnOnce(*mut bindings::toa_uoa_net) -> *mut c_void,
-    ) -> Option<NetCtx<'_>> {
-        let state = if self.seen.is_null() {
-            read(self.tn.as_ptr())
-        } else {
-            self.seen
-        };
-        // SAFETY: a non-NULL state came from `toa_uoa_rs_state_new` and is freed by net_exit
-        // only, after every callback that can see it has returned (from_raw's promise).
-        let state = unsafe { state.cast::<NetState>().as_ref() }?;
-        Some(NetCtx { tn: self.tn, state })
+    /// `sk` is a valid socket whose namespace outlives the view's use.
+    unsafe fn of(sk: NonNull<bindings::sock>) -> Option<Self> {
+        // SAFETY: the struct is plain data; zeroes are a valid value of every field.
+        let mut v: bindings::toa_uoa_sock_view = unsafe { core::mem::zeroed() };
+        // SAFETY: `sk` is valid (caller); the helper writes only `v`.
+        unsafe { bindings::toa_uoa_sock_view(sk.as_ptr(), &mut v) };
+        Some(SockView {
+            net: NonNull::new(v.net)?,
+            family: v.family.into(),
+            protocol: v.protocol,
+            state: v.state,
+            peer_port: u16::from_be(v.peer_port),
+            local_port: v.local_port,
+            peer4: v.peer4.to_ne_bytes(),
+            local4: v.local4.to_ne_bytes(),
+            peer6: v.peer6,
+            local6: v.local6,
+        })
     }
 }
+
+/// A namespace's share of the module, allocated and zeroed by the pernet core with the
+/// namespace (`pernet_operations.size`), found with `net_generic`. Zeroed is its state
+/// before `net_init`: no Rust state, no counters, not live.
+///
+/// # Invariants
+///
+/// `lock` and `gc` are initialised by `net_init` before anything else can reach the share;
+/// `counters` is set before `state` (release) and both stay until `net_exit`.
+#[repr(C)]
+pub(crate) struct NetShared {
+    lock: Opaque<bindings::spinlock_t>,
+    /// Expiry, and growing the table from its first small size; queued at activation.
+    gc: Opaque<bindings::delayed_work>,
+    /// NULL until activation, then the namespace's Rust state.
+    state: AtomicPtr<NetState>,
+    /// The per-CPU counters (a `__percpu` pointer), [`stats::TOTAL`] of them.
+    counters: AtomicPtr<u64>,
+    /// Records per protocol, published at each unlock.
+    records_tcp: AtomicU32,
+    records_udp: AtomicU32,
+    net: AtomicPtr<bindings::net>,
+    /// Set once the namespace is set up, cleared in net_pre_exit: a getname that saw it set
+    /// (under RCU) ends before net_exit frees the state.
+    live: AtomicBool,
+}
+
+/// Activations that failed for want of memory (module-wide: such a namespace has no
+/// counters).
+static ACTIVATIONS_FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// The pernet id (`net_generic`'s index), written by `register_pernet_subsys`.
+static NET_ID: AtomicU32 = AtomicU32::new(0);
 
 /// Namespaces whose state could not be made for want of memory, since load.
 pub(crate) fn activations_failed() -> u64 {
-    // SAFETY: reads an atomic.
-    unsafe { bindings::toa_uoa_activations_failed() }
+    ACTIVATIONS_FAILED.load(Ordering::Relaxed)
 }
 
-/// A namespace that has its state: its C state (lock, counters) and its Rust state.
+/// The namespace of a packet at a hook, for the duration of the hook; its share is looked up
+/// only if the packet needs it (most leave after a look at their IP header).
+///
+/// # Invariants
+///
+/// `net` has been through net_init and outlives 'a.
+pub(crate) struct HookNet<'a> {
+    net: NonNull<bindings::net>,
+    _hook: PhantomData<&'a bindings::net>,
+}
+
+impl<'a> HookNet<'a> {
+    /// The namespace's share.
+    pub(crate) fn get(&self) -> Option<Net<'a>> {
+        // SAFETY: by the type invariant.
+        unsafe { Net::of(self.net) }
+    }
+}
+
+/// A namespace as a callback sees it: its share, always there, and through it the Rust
+/// state, which a namespace only has from its first option or look-up on.
+#[derive(Clone, Copy)]
+pub(crate) struct Net<'a> {
+    shared: &'a NetShared,
+}
+
+impl<'a> Net<'a> {
+    /// # Safety
+    ///
+    /// `net` is a namespace that stays alive for 'a and has been through `net_init` (the
+    /// module's pernet operations are registered).
+    unsafe fn of(net: NonNull<bindings::net>) -> Option<Self> {
+        // SAFETY: net is alive (caller); NET_ID was written by registration, before any
+        // callback could run.
+        let p =
+            unsafe { bindings::toa_uoa_net_generic(net.as_ptr(), NET_ID.load(Ordering::Relaxed)) };
+        // SAFETY: net_generic returns this module's share of a live namespace, which the
+        // pernet core allocated with size_of::<NetShared>() and keeps until after net_exit.
+        unsafe { p.cast::<NetShared>().as_ref() }.map(|shared| Net { shared })
+    }
+
+    /// Whether the namespace is set up and not going away. Under RCU, a `true` keeps its
+    /// state until the section ends (net_pre_exit clears it a grace period before net_exit).
+    pub(crate) fn live(&self) -> bool {
+        self.shared.live.load(Ordering::Acquire)
+    }
+
+    /// Records of protocol `tcp` (else UDP) the namespace holds, as last published; read
+    /// without the lock.
+    pub(crate) fn has_records(&self, tcp: bool) -> bool {
+        let n = if tcp {
+            &self.shared.records_tcp
+        } else {
+            &self.shared.records_udp
+        };
+        n.load(Ordering::Relaxed) != 0
+    }
+
+    /// The namespace's state, if it has one.
+    pub(crate) fn ctx(&self) -> Option<NetCtx<'a>> {
+        let state = self.shared.state.load(Ordering::Acquire);
+        // SAFETY: a non-NULL state was published (release) after the counters, and is freed
+        // by net_exit only, after every callback that can see it has returned.
+        let state = unsafe { state.as_ref() }?;
+        let counters = NonNull::new(self.shared.counters.load(Ordering::Relaxed))?;
+        Some(NetCtx {
+            shared: self.shared,
+            state,
+            counters,
+        })
+    }
+
+    /// The namespace's state, made now with `make` if it has none yet; `None` if the memory
+    /// is not there (counted, and logged). Any context: `make` must allocate atomically.
+    /// Two CPUs may race here: one publishes, the other frees its copy. The expiry work is
+    /// queued `first_gc` jiffies later.
+    pub(crate) fn activate(
+        &self,
+        make: impl FnOnce() -> Option<KBox<NetState>>,
+        first_gc: u64,
+    ) -> Option<NetCtx<'a>> {
+        if let Some(ctx) = self.ctx() {
+            return Some(ctx);
+        }
+        let n = stats::TOTAL as usize;
+        // SAFETY: an atomic per-CPU allocation; freed below or by net_exit.
+        let counters = unsafe { bindings::toa_uoa_alloc_percpu_atomic(n) };
+        let fresh = if counters.is_null() { None } else { make() };
+        let Some(fresh) = fresh else {
+            // SAFETY: NULL or the allocation just made, not published.
+            unsafe { bindings::free_percpu(counters.cast()) };
+            ACTIVATIONS_FAILED.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: a ratelimited log line, no arguments.
+            unsafe { bindings::toa_uoa_log_no_memory() };
+            return None;
+        };
+        let fresh = KBox::into_raw(fresh);
+        let won = {
+            let _g = self.shared.lock_irqsave();
+            let won = self.shared.state.load(Ordering::Relaxed).is_null();
+            if won {
+                self.shared.counters.store(counters, Ordering::Relaxed);
+                self.shared.state.store(fresh, Ordering::Release);
+                self.shared.queue_gc(first_gc);
+            }
+            won
+        };
+        if !won {
+            // SAFETY: made above and never published.
+            drop(unsafe { KBox::from_raw(fresh) });
+            // SAFETY: allocated above and never published.
+            unsafe { bindings::free_percpu(counters.cast()) };
+        }
+        self.ctx()
+    }
+
+    /// The network namespace itself, for socket look-ups.
+    fn net(&self) -> *mut bindings::net {
+        self.shared.net.load(Ordering::Relaxed)
+    }
+}
+
+impl NetShared {
+    /// Takes the lock (spin_lock_irqsave: it is taken from softirq, process and kretprobe
+    /// context alike).
+    fn lock_irqsave(&self) -> SpinGuard<'_> {
+        // SAFETY: the lock was initialised by net_init (type invariant).
+        let flags = unsafe { bindings::toa_uoa_spin_lock_irqsave(self.lock.get()) };
+        SpinGuard {
+            shared: self,
+            flags,
+        }
+    }
+
+    /// Queues the expiry work `delay` jiffies from now (if it is not queued).
+    fn queue_gc(&self, delay: u64) {
+        // SAFETY: the work was initialised by net_init; net_exit cancels it after the last
+        // caller (activation, the work itself) can run.
+        unsafe { bindings::toa_uoa_queue_delayed_work(self.gc.get(), delay as c_ulong) }
+    }
+}
+
+/// The namespace's spinlock, held; unlocks when dropped.
+#[must_use = "the lock is released when the guard is dropped"]
+struct SpinGuard<'a> {
+    shared: &'a NetShared,
+    flags: c_ulong,
+}
+
+impl Drop for SpinGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: taken in lock_irqsave() with these flags, on this CPU.
+        unsafe { bindings::toa_uoa_spin_unlock_irqrestore(self.shared.lock.get(), self.flags) }
+    }
+}
+
+/// A namespace that has its state: its lock, counters, trusted sources and table.
+#[derive(Clone, Copy)]
 pub(crate) struct NetCtx<'a> {
-    tn: NonNull<bindings::toa_uoa_net>,
+    shared: &'a NetShared,
     state: &'a NetState,
+    counters: NonNull<u64>,
 }
 
 impl<'a> NetCtx<'a> {
     /// Has the expiry work run now, to grow the table from its first small size.
     pub(crate) fn grow_soon(&self) {
-        // SAFETY: tn is live, its work initialised in net_init and cancelled in net_exit
-        // after the last callback that can call this.
-        unsafe { bindings::toa_uoa_net_grow_soon(self.tn.as_ptr()) }
+        // SAFETY: as in NetShared::queue_gc.
+        unsafe { bindings::toa_uoa_mod_delayed_work(self.shared.gc.get(), 0) }
     }
 
-    /// Adds one to counter `idx` on this CPU.
-    pub(crate) fn count(&self, idx: u32) {
-        // SAFETY: tn is live (from_raw); the helper ignores an index out of range.
-        unsafe { bindings::toa_uoa_count(self.tn.as_ptr(), idx) }
+    /// Adds one to `counter` on this CPU.
+    pub(crate) fn count(&self, counter: Counter) {
+        self.count_index(counter.index());
     }
 
-    /// The sum of counter `idx` over all CPUs.
+    /// Adds one to counter number `idx` on this CPU.
+    pub(crate) fn count_index(&self, idx: u32) {
+        if idx < stats::TOTAL {
+            // SAFETY: the counters hold TOTAL entries (made at activation, freed by
+            // net_exit after the last callback).
+            unsafe { bindings::toa_uoa_percpu_inc(self.counters.as_ptr(), idx) }
+        }
+    }
+
+    /// The sum of counter number `idx` over all CPUs.
     pub(crate) fn counter(&self, idx: u32) -> u64 {
-        // SAFETY: as in count().
-        unsafe { bindings::toa_uoa_counter_sum(self.tn.as_ptr(), idx) }
+        if idx >= stats::TOTAL {
+            return 0;
+        }
+        // SAFETY: as in count_index().
+        unsafe { bindings::toa_uoa_percpu_sum(self.counters.as_ptr(), idx) }
     }
 
     /// The sources whose options are believed.
-    pub(crate) fn trust(&self) -> &Trust {
+    pub(crate) fn trust(&self) -> &'a crate::trust::Trust {
         &self.state.trust
     }
 
-    /// Whether a TCP connection with the tuple of `key` still exists in the namespace.
-    pub(crate) fn tcp_established(&self, key: &Key) -> bool {
-        let t = tuple_of_key(key);
-        // SAFETY: tn is live; the helper does an RCU look-up and drops its reference.
-        unsafe { bindings::toa_uoa_tcp_established(self.tn.as_ptr(), &t) }
+    /// Whether a TCP connection with the tuple of `key` exists in the namespace (a full
+    /// socket, a TIME_WAIT one or a request socket); `full`: a full socket only (not
+    /// TIME_WAIT nor a handshake in progress).
+    pub(crate) fn tcp_socket(&self, key: &Key, full: bool) -> bool {
+        let net = Net {
+            shared: self.shared,
+        }
+        .net();
+        let sport = key.sport.to_be();
+        let sk = match key.family {
+            // SAFETY: net is this live namespace's; the helper does an RCU look-up and
+            // returns a reference or NULL.
+            Family::V4 => unsafe {
+                bindings::toa_uoa_tcp_lookup4(
+                    net,
+                    u32::from_ne_bytes([key.saddr[0], key.saddr[1], key.saddr[2], key.saddr[3]]),
+                    sport,
+                    u32::from_ne_bytes([key.daddr[0], key.daddr[1], key.daddr[2], key.daddr[3]]),
+                    key.dport,
+                )
+            },
+            // SAFETY: as above; the helper reads 16 bytes at each address.
+            Family::V6 => unsafe {
+                bindings::toa_uoa_tcp_lookup6(
+                    net,
+                    key.saddr.as_ptr(),
+                    sport,
+                    key.daddr.as_ptr(),
+                    key.dport,
+                )
+            },
+        };
+        if sk.is_null() {
+            return false;
+        }
+        // SAFETY: sk is a referenced socket from the look-up.
+        let found = !full || unsafe { bindings::toa_uoa_sk_fullsock(sk) };
+        // SAFETY: drops the look-up's reference (any kind of socket).
+        unsafe { bindings::sock_gen_put(sk) };
+        found
     }
 
-    /// Whether the tuple of `key` is a live TCP connection (a full socket, not TIME_WAIT nor
-    /// a handshake in progress).
-    pub(crate) fn tcp_connected(&self, key: &Key) -> bool {
-        let t = tuple_of_key(key);
-        // SAFETY: tn is live; the helper does an RCU look-up and drops its reference.
-        unsafe { bindings::toa_uoa_tcp_connected(self.tn.as_ptr(), &t) }
-    }
-
-    /// Takes the namespace's lock (spin_lock_irqsave: it is taken from softirq, process
-    /// and kretprobe context alike).
+    /// Takes the namespace's lock.
     pub(crate) fn lock(&self) -> Guard<'_> {
-        // SAFETY: tn is live; the lock was initialised in net_init before any callback.
-        let flags = unsafe { bindings::toa_uoa_net_lock(self.tn.as_ptr()) };
-        Guard { ctx: self, flags }
+        Guard {
+            lock: self.shared.lock_irqsave(),
+            state: self.state,
+        }
     }
 }
 
-/// The namespace's lock, held; unlocks when dropped.
+/// The namespace's lock, held, and what it protects; unlocks when dropped, publishing the
+/// record counts first.
+#[must_use = "the lock is released when the guard is dropped"]
 pub(crate) struct Guard<'a> {
-    ctx: &'a NetCtx<'a>,
-    flags: c_ulong,
+    lock: SpinGuard<'a>,
+    state: &'a NetState,
 }
 
 impl Deref for Guard<'_> {
@@ -363,208 +582,733 @@ impl Deref for Guard<'_> {
 
     fn deref(&self) -> &Locked {
         // SAFETY: the lock is held for the guard's lifetime, so nothing else touches it.
-        unsafe { &*self.ctx.state.locked.get() }
+        unsafe { &*self.state.locked.get() }
     }
 }
 
 impl DerefMut for Guard<'_> {
     fn deref_mut(&mut self) -> &mut Locked {
         // SAFETY: as in deref(); `&mut self` makes this the only reference.
-        unsafe { &mut *self.ctx.state.locked.get() }
+        unsafe { &mut *self.state.locked.get() }
     }
 }
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        let table = &self.table;
-        let (tcp, udp) = (table.len_of(IPPROTO_TCP), table.len_of(IPPROTO_UDP));
-        // SAFETY: taken in NetCtx::lock() with these flags.
-        unsafe { bindings::toa_uoa_net_unlock(self.ctx.tn.as_ptr(), self.flags, tcp, udp) }
+        // Published before the unlock (its release orders them for the next holder); read
+        // without the lock by getname and the SYN test, where a stale count only costs a
+        // look-up or skips one a record made concurrently (which the handshake orders).
+        let (tcp, udp) = self.records_per_protocol();
+        self.lock.shared.records_tcp.store(tcp, Ordering::Relaxed);
+        self.lock.shared.records_udp.store(udp, Ordering::Relaxed);
+        // `self.lock` unlocks when dropped, right after this.
     }
 }
 
-/// Called by toa_uoa_net_activate (any context): a namespace's Rust state, or NULL.
-#[no_mangle]
-pub(crate) extern "C" fn toa_uoa_rs_state_new() -> *mut c_void {
-    match netns::new_state() {
-        Some(s) => KBox::into_raw(s).cast(),
-        None => core::ptr::null_mut(),
+/// A `/proc/net/toa_uoa` being shown.
+pub(crate) struct SeqFile<'a> {
+    seq: NonNull<bindings::seq_file>,
+    _show: PhantomData<&'a bindings::seq_file>,
+}
+
+impl SeqFile<'_> {
+    /// Writes the line `name value`.
+    pub(crate) fn line(&self, name: &[u8], value: u64) {
+        // SAFETY: seq is valid during the show callback; name points to name.len() bytes.
+        unsafe {
+            bindings::toa_uoa_seq_counter(
+                self.seq.as_ptr(),
+                name.as_ptr().cast(),
+                name.len(),
+                value,
+            )
+        }
     }
 }
 
-/// Called by net_exit once nothing else can reach `state`, and by toa_uoa_net_activate for
-/// a state that lost the race to be published.
+/// The user-space buffer of a getsockopt call and its length.
+pub(crate) struct SockoptCall<'a> {
+    user: *mut c_void,
+    len: &'a mut c_int,
+}
+
+impl SockoptCall<'_> {
+    /// The caller's optlen.
+    pub(crate) fn optlen(&self) -> i32 {
+        *self.len
+    }
+
+    /// Copies the first `buf.len()` bytes of the caller's buffer into `buf`.
+    pub(crate) fn read(&self, buf: &mut [u8]) -> Result {
+        // SAFETY: copy_from_user checks `user` itself; `buf` has room for its length.
+        match unsafe {
+            bindings::toa_uoa_copy_from_user(buf.as_mut_ptr().cast(), self.user, buf.len())
+        } {
+            0 => Ok(()),
+            _ => Err(code::EFAULT),
+        }
+    }
+
+    /// Writes `answer` to the caller's buffer and its length to optlen.
+    pub(crate) fn answer(&mut self, answer: &[u8]) -> Result {
+        let len = c_int::try_from(answer.len()).map_err(|_| code::EINVAL)?;
+        // SAFETY: copy_to_user checks `user`; `answer` is readable for its length.
+        match unsafe {
+            bindings::toa_uoa_copy_to_user(self.user, answer.as_ptr().cast(), answer.len())
+        } {
+            0 => {
+                *self.len = len;
+                Ok(())
+            }
+            _ => Err(code::EFAULT),
+        }
+    }
+}
+
+/// The errno for EAFNOSUPPORT (the kernel crate does not name it on 6.12).
+pub(crate) fn eafnosupport() -> Error {
+    Error::from_errno(-(bindings::TOA_UOA_EAFNOSUPPORT as i32))
+}
+
+// ---------------------------------------------------------------------------------------
+// Callbacks
+// ---------------------------------------------------------------------------------------
+
+/// The module's logic, as the kernel's callbacks reach it. Implemented by the module root,
+/// over the files above this one; every method gets safe types only.
+pub(crate) trait Handler: 'static {
+    /// The netfilter hook operations every namespace registers: a static, as the kernel
+    /// keeps a pointer to them while registered.
+    fn hook_ops() -> &'static HookOps;
+
+    /// A packet at LOCAL_IN, of `family` (the hook's), in namespace `net`. Packets are never
+    /// dropped or changed.
+    fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family);
+
+    /// getsockopt(UOA_SO_GET_LOOKUP*) on a socket of `protocol` in `net`; 0 or an error.
+    fn getsockopt(net: Net<'_>, protocol: u8, optname: i32, call: &mut SockoptCall<'_>) -> Result;
+
+    /// Whether a getname on a socket like `sock` in `net` might be answered from a record
+    /// (the others are declined at entry).
+    fn getname_wanted(net: Net<'_>, sock: &SockView) -> bool;
+
+    /// The answer to a getname on `sock` (`peer`: getpeername/accept) written into `out`,
+    /// with its length, or `None`: the kernel's own answer stands.
+    fn getname(net: Net<'_>, sock: &SockView, peer: bool, out: &mut [u8; 28]) -> Option<usize>;
+
+    /// One expiry run (process context); returns the jiffies until the next.
+    fn gc(ctx: NetCtx<'_>) -> u64;
+
+    /// Writes the namespace's statistics.
+    fn stats(net: Net<'_>, seq: &SeqFile<'_>);
+}
+
+/// The LOCAL_IN hook, for IPv4 (`V6` false) or IPv6.
 ///
 /// # Safety
 ///
-/// `state` is NULL or came from [`toa_uoa_rs_state_new`] and is not used afterwards.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_net_exit(state: *mut c_void) {
-    if !state.is_null() {
-        // SAFETY: by the caller's promise, this is the box made in net_init, freed once.
-        drop(unsafe { KBox::from_raw(state.cast::<NetState>()) });
+/// Called by netfilter with a valid skb and hook state, in a namespace that registered it
+/// (net_init) and not yet unregistered it (net_pre_exit).
+unsafe extern "C" fn hook<H: Handler, const V6: bool>(
+    _priv: *mut c_void,
+    skb: *mut bindings::sk_buff,
+    state: *const bindings::nf_hook_state,
+) -> c_uint {
+    // SAFETY: netfilter passes a valid state for the call.
+    let net = unsafe { state.as_ref() }.and_then(|s| NonNull::new(s.net));
+    if let (Some(skb), Some(net)) = (NonNull::new(skb), net) {
+        let skb = Skb {
+            skb,
+            _hook: PhantomData,
+        };
+        // INVARIANT: the hook runs between net_init and net_exit (net_pre_exit unregisters
+        // it, and a grace period passes before net_exit); the namespace outlives the call.
+        let net = HookNet {
+            net,
+            _hook: PhantomData,
+        };
+        H::packet(&net, &skb, if V6 { Family::V6 } else { Family::V4 });
     }
+    bindings::TOA_UOA_NF_ACCEPT as c_uint
 }
 
-/// Called by the LOCAL_IN hooks with the first `len` bytes of a packet with options.
+/// nf_sockopt's get, for optnames UOA_SO_GET_LOOKUP and UOA_SO_GET_LOOKUP1.
 ///
 /// # Safety
 ///
-/// `tn`, `state` as in [`Net::from_raw`]; `pkt` points to `len` readable bytes.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_rx(
-    tn: *mut bindings::toa_uoa_net,
-    state: *mut c_void,
-    pkt: *const u8,
-    len: usize,
-) {
-    // SAFETY: the hook runs between net_init and net_exit (net_pre_exit unregisters it, and
-    // a grace period passes before net_exit).
-    let Some(net) = (unsafe { Net::from_raw(tn, state) }) else {
-        return;
-    };
-    if pkt.is_null() {
-        return;
-    }
-    // SAFETY: the caller copied or mapped `len` bytes at `pkt` for this call.
-    let pkt = unsafe { core::slice::from_raw_parts(pkt, len) };
-    crate::hooks::rx(&net, pkt);
-}
-
-/// Called by nf_sockopt for getsockopt(UOA_SO_GET_LOOKUP*). `user` is the caller's
-/// buffer, `len` (a kernel pointer) its length in and the length served out.
-///
-/// # Safety
-///
-/// `tn` as in [`Net::from_raw`]; `len` points to a valid int.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_getsockopt(
-    tn: *mut bindings::toa_uoa_net,
-    protocol: u8,
-    optname: c_int,
+/// Called by nf_getsockopt with the caller's socket, its user buffer and a kernel int holding
+/// the buffer's length; nf_sockopt holds a module reference for the call.
+unsafe extern "C" fn sockopt_get<H: Handler>(
+    sk: *mut bindings::sock,
+    optval: c_int,
     user: *mut c_void,
     len: *mut c_int,
 ) -> c_int {
-    // SAFETY: nf_sockopt holds a module reference for the call; the namespace is the
-    // calling socket's and outlives the call.
-    let Some(net) = (unsafe { Net::from_raw(tn, core::ptr::null_mut()) }) else {
-        return code::ENOENT.to_errno();
-    };
-    // A look-up makes the state, for its counters (a few hundred bytes): an application
-    // asking is on a server that expects balancer traffic. Without it (no memory) the
-    // answer is the same, only uncounted: no state, no record.
-    let ctx = net.activate();
-    let ctx = ctx.as_ref();
-    // SAFETY: nf_getsockopt passes its own int (copied from user space) by pointer.
-    let optlen = unsafe { *len };
-    let Ok(optlen) = usize::try_from(optlen) else {
+    let (Some(sk), Some(len)) = (NonNull::new(sk), NonNull::new(len)) else {
         return code::EINVAL.to_errno();
     };
-    let mut input = [0u8; MAX_LEN];
-    let n = optlen.min(MAX_LEN);
-    // SAFETY: copy_from_user checks `user` itself; `input` has room for n <= MAX_LEN.
-    if unsafe { bindings::toa_uoa_copy_from_user(input.as_mut_ptr().cast(), user, n) } != 0 {
-        if let Some(ctx) = ctx {
-            ctx.count(crate::stats::Counter::LookupsRefused.index());
-        }
-        return code::EFAULT.to_errno();
-    }
-    let mut out = [0u8; MAX_LEN];
-    match netns::getsockopt(ctx, protocol, optname, optlen, &input[..n], &mut out) {
-        Ok(served) => {
-            // SAFETY: copy_to_user checks `user`; `out` holds `served <= MAX_LEN` bytes,
-            // all written by the ABI encoder (zero where it wrote nothing).
-            if unsafe { bindings::toa_uoa_copy_to_user(user, out.as_ptr().cast(), served) } != 0 {
-                return code::EFAULT.to_errno();
-            }
-            // SAFETY: as above; served <= 58 fits an int.
-            unsafe { *len = served as c_int };
-            0
-        }
-        Err(AbiError::Invalid) => code::EINVAL.to_errno(),
-        Err(AbiError::NoRecord) => code::ENOENT.to_errno(),
-        Err(AbiError::FamilyNotSupported) => -(bindings::TOA_UOA_EAFNOSUPPORT as c_int),
+    // SAFETY: the socket is the calling one, valid for the call; its namespace too.
+    let Some(view) = (unsafe { SockView::of(sk) }) else {
+        return code::EINVAL.to_errno();
+    };
+    // SAFETY: a user socket holds its namespace, which has been through net_init.
+    let Some(net) = (unsafe { Net::of(view.net) }) else {
+        return code::ENOENT.to_errno();
+    };
+    let mut call = SockoptCall {
+        user,
+        // SAFETY: nf_getsockopt passes its own int by pointer, for the call.
+        len: unsafe { &mut *len.as_ptr() },
+    };
+    match H::getsockopt(net, view.protocol, optval, &mut call) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 
-/// Called by the getname kretprobe for a TCP or UDP socket whose tuple is `t`: writes
-/// the answer into the kernel-side sockaddr `uaddr` and returns its length, or returns 0
-/// (the kernel's own answer stands).
-///
-/// # Safety
-///
-/// `tn` as in [`Net::from_raw`]; `t` valid; `uaddr` is the sockaddr buffer the
-/// probed inet_getname/inet6_getname just filled, with room for `room` bytes (a
-/// `sockaddr_storage` inside the getname system calls; elsewhere only the socket family's
-/// own sockaddr is known to fit: helpers.c's getname_buffer_is_storage decides).
-#[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_getname(
-    tn: *mut bindings::toa_uoa_net,
-    t: *const bindings::toa_uoa_tuple,
+/// What the getname probe keeps from entry to return (kretprobe_instance's data).
+#[repr(C)]
+struct GetnameCall {
+    sock: *mut bindings::socket,
     uaddr: *mut u8,
-    room: usize,
     peer: c_int,
+}
+
+/// The socket of a getname call, with its namespace, if the call is one the module might
+/// answer: under `_rcu`, the namespace's state stays while it is live.
+fn getname_socket<'a, H: Handler>(
+    sock: *mut bindings::socket,
+    _rcu: &'a RcuGuard,
+) -> Option<(Net<'a>, SockView)> {
+    let sock = NonNull::new(sock)?;
+    // SAFETY: the probed call's socket is valid for the call.
+    let sk = NonNull::new(unsafe { bindings::toa_uoa_socket_sk(sock.as_ptr()) })?;
+    // SAFETY: sk is the socket's, valid for the call.
+    let view = unsafe { SockView::of(sk) }?;
+    // SAFETY: the namespace of a socket in a getname call is alive for the call (a user
+    // socket holds it; a kernel socket's namespace is alive while its user calls getname,
+    // and `live`, checked by the handler under RCU, keeps its state).
+    let net = unsafe { Net::of(view.net) }?;
+    H::getname_wanted(net, &view).then_some((net, view))
+}
+
+/// kretprobe entry on inet_getname/inet6_getname: keeps the arguments; calls that cannot need
+/// a rewrite are declined (non-zero): they hold no kretprobe instance while inet_getname
+/// runs (it may sleep in lock_sock), so the instances are there for the calls that need them.
+///
+/// # Safety
+///
+/// Called by the kretprobe core with the instance (whose data has room for a
+/// [`GetnameCall`], `data_size`) and the probed call's registers.
+unsafe extern "C" fn getname_entry<H: Handler>(
+    ri: *mut bindings::kretprobe_instance,
+    regs: *mut bindings::pt_regs,
 ) -> c_int {
-    // SAFETY: helpers.c calls this under RCU having seen the namespace's `live` set, which
-    // net_pre_exit clears a grace period before net_exit frees anything.
-    let Some(net) = (unsafe { Net::from_raw(tn, core::ptr::null_mut()) }) else {
-        return 0;
+    // SAFETY: regs are the probed call's, at its entry: arguments 0..2 are (socket,
+    // sockaddr, peer).
+    let arg = |n| unsafe { bindings::toa_uoa_regs_argument(regs, n) };
+    let call = GetnameCall {
+        sock: arg(0) as *mut bindings::socket,
+        uaddr: arg(1) as *mut u8,
+        peer: arg(2) as c_int,
     };
-    // No state, no record.
-    let Some(ctx) = net.ctx() else {
-        return 0;
-    };
-    // SAFETY: by the caller's promise.
-    let Some(t) = (unsafe { t.as_ref() }) else {
-        return 0;
-    };
-    if uaddr.is_null() {
-        return 0;
+    let rcu = RcuGuard::new();
+    if getname_socket::<H>(call.sock, &rcu).is_none() {
+        return 1;
     }
-    let mut out = [0u8; SOCKADDR_IN6_LEN];
-    match hooks::getname(&ctx, &key_of_tuple(t), peer != 0, room, &mut out) {
-        Some(len) => {
-            // SAFETY: uaddr has room for `room` bytes (caller's promise); len <= room.
-            unsafe { core::ptr::copy_nonoverlapping(out.as_ptr(), uaddr, len) };
-            // len is 16 or 28.
-            len as c_int
-        }
-        None => 0,
-    }
+    // SAFETY: ri is valid and its data has room for a GetnameCall (data_size).
+    unsafe { ptr::write((*ri).data.as_mut_ptr().cast::<GetnameCall>(), call) };
+    0
 }
 
-/// Called by the namespace's expiry work.
+/// kretprobe return from inet_getname/inet6_getname: the answer from a record, if any.
 ///
 /// # Safety
 ///
-/// `tn` as in [`Net::from_raw`]; process context, no locks held.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_gc(tn: *mut bindings::toa_uoa_net) {
-    // SAFETY: net_exit cancels the work (synchronously) before freeing the state.
-    if let Some(ctx) = unsafe { Net::from_raw(tn, core::ptr::null_mut()) }
-        .as_ref()
-        .and_then(Net::ctx)
-    {
-        netns::gc(&ctx);
+/// As [`getname_entry`]; called only for an instance whose entry returned 0.
+unsafe extern "C" fn getname_return<H: Handler>(
+    ri: *mut bindings::kretprobe_instance,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    // SAFETY: regs are the probed call's, at its return.
+    if unsafe { bindings::toa_uoa_regs_return_value(regs) } < 0 {
+        return 0;
     }
+    // SAFETY: written by getname_entry for this instance.
+    let call = unsafe { ptr::read((*ri).data.as_ptr().cast::<GetnameCall>()) };
+    if call.uaddr.is_null() {
+        return 0;
+    }
+    // Again: the namespace may be going, the socket's state may have changed meanwhile.
+    let rcu = RcuGuard::new();
+    let Some((net, view)) = getname_socket::<H>(call.sock, &rcu) else {
+        return 0;
+    };
+    let mut out = [0u8; 28];
+    if let Some(len) = H::getname(net, &view, call.peer != 0, &mut out) {
+        let len = len.min(out.len());
+        // SAFETY: uaddr is the buffer the probed call just filled; the handler returned no
+        // more than the room it is known to have (a sockaddr_storage in the getname system
+        // calls, else the socket family's own sockaddr: see hooks::getname_room).
+        unsafe { ptr::copy_nonoverlapping(out.as_ptr(), call.uaddr, len) };
+        // SAFETY: regs are the probed call's, at its return; the new value is the length.
+        unsafe { bindings::toa_uoa_regs_set_return_value(regs, len as c_ulong) };
+    }
+    0
 }
 
-/// Called when /proc/net/toa_uoa is read.
+/// The namespace's expiry work.
 ///
 /// # Safety
 ///
-/// `tn` as in [`Net::from_raw`]; `seq` is the seq_file being shown.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn toa_uoa_rs_stats(
-    tn: *mut bindings::toa_uoa_net,
+/// Called by the workqueue with the `work_struct` of a [`NetShared`]'s `gc` (a delayed
+/// work's first member), which net_exit cancels before the share is freed.
+unsafe extern "C" fn gc_work<H: Handler>(work: *mut bindings::work_struct) {
+    let off = core::mem::offset_of!(NetShared, gc);
+    // SAFETY: `work` is the first member of the delayed_work at offset `off` of a NetShared
+    // (container_of), alive until net_exit, which waits for this work.
+    let shared = unsafe { &*work.cast::<u8>().sub(off).cast::<NetShared>() };
+    let net = Net { shared };
+    if let Some(ctx) = net.ctx() {
+        let next = H::gc(ctx);
+        shared.queue_gc(next);
+    }
+}
+
+/// `/proc/net/toa_uoa`'s show.
+///
+/// # Safety
+///
+/// Called by the seq_file core with the file being shown, of a namespace that removes the
+/// entry (waiting for readers) in net_exit before freeing its share.
+unsafe extern "C" fn stats_show<H: Handler>(
     seq: *mut bindings::seq_file,
-) {
-    // SAFETY: net_exit removes the proc entry (waiting for readers) before freeing.
-    let Some(net) = (unsafe { Net::from_raw(tn, core::ptr::null_mut()) }) else {
+    _v: *mut c_void,
+) -> c_int {
+    let Some(seq) = NonNull::new(seq) else {
+        return 0;
+    };
+    // SAFETY: a single-net proc file's seq_file knows its namespace.
+    let Some(net) = NonNull::new(unsafe { bindings::toa_uoa_seq_net(seq.as_ptr()) }) else {
+        return 0;
+    };
+    // SAFETY: the proc entry is removed by net_exit before the namespace goes.
+    if let Some(net) = unsafe { Net::of(net) } {
+        H::stats(
+            net,
+            &SeqFile {
+                seq,
+                _show: PhantomData,
+            },
+        );
+    }
+    0
+}
+
+/// The statistics file's name, NUL-terminated (no CStr: its pointer method differs between
+/// the kernels' crates).
+const PROC_NAME: &[u8] = b"toa_uoa\0";
+
+fn proc_name() -> *const c_char {
+    PROC_NAME.as_ptr().cast()
+}
+
+/// pernet init: the namespace's share, its /proc/net/toa_uoa and its hooks.
+///
+/// # Safety
+///
+/// Called by the pernet core for a new namespace (or every namespace at registration), whose
+/// share it has allocated and zeroed.
+unsafe extern "C" fn net_init<H: Handler>(net: *mut bindings::net) -> c_int {
+    let Some(nn) = NonNull::new(net) else {
+        return code::EINVAL.to_errno();
+    };
+    // SAFETY: the namespace is being set up; its share exists (allocated before init).
+    let Some(Net { shared }) = (unsafe { Net::of(nn) }) else {
+        return code::ENOMEM.to_errno();
+    };
+    // SAFETY: nothing else reaches the share before this returns: initialise the lock and
+    // the work in place (NetShared's invariant).
+    unsafe {
+        bindings::toa_uoa_spin_lock_init(shared.lock.get());
+        bindings::toa_uoa_init_delayed_work(shared.gc.get(), Some(gc_work::<H>));
+    }
+    shared.net.store(net, Ordering::Relaxed);
+    // SAFETY: the namespace's proc directory exists for its life; the show callback is
+    // valid for the module's (the entry is removed in net_exit).
+    let proc = unsafe {
+        bindings::proc_create_net_single(
+            proc_name(),
+            0o444,
+            bindings::toa_uoa_net_proc_dir(net),
+            Some(stats_show::<H>),
+            ptr::null_mut(),
+        )
+    };
+    if proc.is_null() {
+        pr_err!("cannot set up a network namespace: no /proc/net/toa_uoa\n");
+        return code::ENOMEM.to_errno();
+    }
+    let ops = H::hook_ops();
+    // SAFETY: the ops are static and valid; undone in net_pre_exit.
+    let err =
+        unsafe { bindings::nf_register_net_hooks(net, ops.0.as_ptr(), ops.0.len() as c_uint) };
+    if err != 0 {
+        // SAFETY: created above.
+        unsafe { bindings::remove_proc_entry(proc_name(), bindings::toa_uoa_net_proc_dir(net)) };
+        pr_err!("cannot set up a network namespace: error {}\n", err);
+        return err;
+    }
+    shared.live.store(true, Ordering::Release);
+    0
+}
+
+/// pernet pre_exit: the hooks go first. nf_unregister_net_hooks does not wait for packets
+/// already inside a hook on another CPU, but the pernet core waits an RCU grace period
+/// between every pre_exit and the exit that follows (for a dying namespace and at
+/// unregistration alike), and a hook runs inside an RCU read-side section. So when net_exit
+/// frees the table and the counters, no packet can still be using them. getname checks
+/// `live` under RCU the same way; getsockopt works on a user socket, which holds the
+/// namespace, so it never races with the exit.
+///
+/// # Safety
+///
+/// Called by the pernet core for a namespace net_init succeeded for.
+unsafe extern "C" fn net_pre_exit<H: Handler>(net: *mut bindings::net) {
+    let Some(nn) = NonNull::new(net) else {
         return;
     };
-    netns::stats(net.ctx().as_ref(), |name, value| {
-        // SAFETY: seq is valid during the show callback; name points to name.len() bytes.
-        unsafe { bindings::toa_uoa_seq_counter(seq, name.as_ptr().cast(), name.len(), value) }
-    });
+    // SAFETY: the namespace is alive until its exit.
+    if let Some(Net { shared }) = unsafe { Net::of(nn) } {
+        shared.live.store(false, Ordering::Release);
+    }
+    let ops = H::hook_ops();
+    // SAFETY: registered by net_init with the same ops.
+    unsafe { bindings::nf_unregister_net_hooks(net, ops.0.as_ptr(), ops.0.len() as c_uint) };
+}
+
+/// pernet exit: frees what the namespace's share holds.
+///
+/// # Safety
+///
+/// Called by the pernet core after net_pre_exit and a grace period.
+unsafe extern "C" fn net_exit<H: Handler>(net: *mut bindings::net) {
+    let Some(nn) = NonNull::new(net) else {
+        return;
+    };
+    // SAFETY: the proc entry was made by net_init; removing it waits for readers.
+    unsafe { bindings::remove_proc_entry(proc_name(), bindings::toa_uoa_net_proc_dir(net)) };
+    // SAFETY: the share lives until after this returns.
+    let Some(Net { shared }) = (unsafe { Net::of(nn) }) else {
+        return;
+    };
+    // SAFETY: the work was initialised by net_init; queued only at activation and by itself,
+    // neither of which can happen any more (no hooks, no live sockets, no getname: `live`).
+    unsafe { bindings::cancel_delayed_work_sync(shared.gc.get()) };
+    let state = shared.state.swap(ptr::null_mut(), Ordering::Acquire);
+    if !state.is_null() {
+        // SAFETY: made by KBox::into_raw at activation; nothing can reach it any more.
+        drop(unsafe { KBox::from_raw(state) });
+    }
+    let counters = shared.counters.swap(ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: NULL or the per-CPU allocation made at activation, unreachable now.
+    unsafe { bindings::free_percpu(counters.cast()) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Registrations
+// ---------------------------------------------------------------------------------------
+
+/// `pin_init_from_closure`: the kernel crate's until 6.14, the pin-init crate's after.
+#[cfg(not(toa_uoa_pin_init_crate))]
+use kernel::init::pin_init_from_closure;
+#[cfg(toa_uoa_pin_init_crate)]
+use pin_init::pin_init_from_closure;
+
+/// Initialises an `Opaque<T>` in place with `f`, which may fail (`Opaque::try_ffi_init` of
+/// newer kernels).
+fn opaque_try_init<T>(f: impl FnOnce(*mut T) -> Result) -> impl PinInit<Opaque<T>, Error> {
+    // SAFETY: `f` gets the slot's inner pointer, which an Opaque allows to be uninitialised;
+    // on error the slot is left as if never initialised (Opaque has no drop glue).
+    // Opaque<T> is repr(transparent) over T's storage: the slot's address is the T's.
+    unsafe { pin_init_from_closure(move |slot: *mut Opaque<T>| f(slot.cast::<T>())) }
+}
+
+/// The netfilter hooks every namespace registers (LOCAL_IN, IPv4 and IPv6).
+///
+/// LOCAL_IN, right after source NAT (NF_IP_PRI_NAT_SRC = 100): by then defragmentation
+/// (PRE_ROUTING, -400) and destination NAT (PRE_ROUTING, -100) are done, so the tuple recorded
+/// is exactly the one the receiving socket sees, and a fragmented option-carrying datagram is
+/// seen whole.
+pub(crate) struct HookOps([bindings::nf_hook_ops; 2]);
+
+// SAFETY: the kernel only reads the operations (nf_register_net_hooks copies what it needs
+// and keeps a const pointer); nothing writes them after the constant is made.
+unsafe impl Sync for HookOps {}
+
+impl HookOps {
+    /// The operations calling `H`.
+    pub(crate) const fn new<H: Handler>() -> Self {
+        HookOps([
+            Self::one(
+                hook::<H, false>,
+                bindings::TOA_UOA_NFPROTO_IPV4 as u8,
+                bindings::TOA_UOA_NF_IP_PRI_NAT_SRC as i32 + 1,
+            ),
+            Self::one(
+                hook::<H, true>,
+                bindings::TOA_UOA_NFPROTO_IPV6 as u8,
+                bindings::TOA_UOA_NF_IP6_PRI_NAT_SRC as i32 + 1,
+            ),
+        ])
+    }
+
+    const fn one(
+        f: unsafe extern "C" fn(
+            *mut c_void,
+            *mut bindings::sk_buff,
+            *const bindings::nf_hook_state,
+        ) -> c_uint,
+        pf: u8,
+        priority: i32,
+    ) -> bindings::nf_hook_ops {
+        // SAFETY: all-zero is a valid nf_hook_ops (NULL pointers, no hook, type 0), which
+        // the fields below complete.
+        let mut ops: bindings::nf_hook_ops = unsafe { core::mem::zeroed() };
+        ops.hook = Some(f);
+        ops.pf = pf;
+        ops.hooknum = bindings::TOA_UOA_NF_INET_LOCAL_IN as c_uint;
+        ops.priority = priority;
+        ops
+    }
+}
+
+/// The pernet operations: every namespace, present and future, gets its share, hooks and
+/// /proc/net/toa_uoa; unregistering tears all of them down.
+///
+/// # Invariants
+///
+/// `ops` is registered from the end of `new()`'s initialiser until drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct PernetRegistration<H: Handler> {
+    #[pin]
+    ops: Opaque<bindings::pernet_operations>,
+    _handler: PhantomData<H>,
+}
+
+// SAFETY: the registration is only registered and unregistered (init, drop); the kernel
+// synchronises its own use of the operations.
+unsafe impl<H: Handler> Send for PernetRegistration<H> {}
+// SAFETY: as above: no method reads or writes the operations through `&self`.
+unsafe impl<H: Handler> Sync for PernetRegistration<H> {}
+
+impl<H: Handler> PernetRegistration<H> {
+    /// Registers; every existing namespace is set up before this returns.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        kernel::try_pin_init!(Self {
+            ops <- opaque_try_init(|ops: *mut bindings::pernet_operations| {
+                // SAFETY: `ops` is this registration's slot: zero it, fill it, register it;
+                // it is pinned (Opaque is !Unpin) until PinnedDrop unregisters it.
+                let err = unsafe {
+                    ops.write_bytes(0, 1);
+                    (*ops).init = Some(net_init::<H>);
+                    (*ops).pre_exit = Some(net_pre_exit::<H>);
+                    (*ops).exit = Some(net_exit::<H>);
+                    (*ops).id = NET_ID.as_ptr();
+                    (*ops).size = core::mem::size_of::<NetShared>();
+                    bindings::register_pernet_subsys(ops)
+                };
+                if err != 0 {
+                    pr_err!("cannot register the per-namespace set-up: error {}\n", err);
+                    return Err(Error::from_errno(err));
+                }
+                // INVARIANT: registered.
+                Ok(())
+            }),
+            _handler: PhantomData,
+        }? Error)
+    }
+}
+
+#[pinned_drop]
+impl<H: Handler> PinnedDrop for PernetRegistration<H> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered (type invariant); this is the only unregistration.
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) }
+    }
+}
+
+/// The getsockopt optnames 2048..2049 (UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1) for one
+/// protocol family.
+///
+/// # Invariants
+///
+/// `ops` is registered from the end of `new()`'s initialiser until drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct SockoptRegistration<H: Handler> {
+    #[pin]
+    ops: Opaque<bindings::nf_sockopt_ops>,
+    _handler: PhantomData<H>,
+}
+
+// SAFETY: as for PernetRegistration.
+unsafe impl<H: Handler> Send for SockoptRegistration<H> {}
+// SAFETY: as for PernetRegistration.
+unsafe impl<H: Handler> Sync for SockoptRegistration<H> {}
+
+/// The optnames' range (nf_sockopt's maximum is exclusive).
+const SO_FIRST: c_int = 2048;
+const SO_END: c_int = 2050;
+
+impl<H: Handler> SockoptRegistration<H> {
+    /// Registers for PF_INET (`v6` false) or PF_INET6, or says who holds the optnames.
+    pub(crate) fn new(module: &'static ThisModule, v6: bool) -> impl PinInit<Self, Error> {
+        let owner = module.as_ptr().cast::<bindings::module>();
+        kernel::try_pin_init!(Self {
+            ops <- opaque_try_init(move |ops: *mut bindings::nf_sockopt_ops| {
+                // SAFETY: as in PernetRegistration::new(); nf_sockopt takes a reference on
+                // `owner` for each call, so the callback outlives none.
+                let err = unsafe {
+                    ops.write_bytes(0, 1);
+                    (*ops).pf = if v6 {
+                        bindings::TOA_UOA_PF_INET6
+                    } else {
+                        bindings::TOA_UOA_PF_INET
+                    } as u8;
+                    (*ops).get_optmin = SO_FIRST;
+                    (*ops).get_optmax = SO_END;
+                    (*ops).get = Some(sockopt_get::<H>);
+                    (*ops).owner = owner;
+                    bindings::nf_register_sockopt(ops)
+                };
+                if err == code::EBUSY.to_errno() {
+                    pr_err!("getsockopt optnames 2048..2049 are taken by another module (DPVS uoa.ko?): unload it first\n");
+                    return Err(code::EBUSY);
+                }
+                if err != 0 {
+                    pr_err!("cannot register getsockopt: error {}\n", err);
+                    return Err(Error::from_errno(err));
+                }
+                // INVARIANT: registered.
+                Ok(())
+            }),
+            _handler: PhantomData,
+        }? Error)
+    }
+}
+
+#[pinned_drop]
+impl<H: Handler> PinnedDrop for SockoptRegistration<H> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered (type invariant); nf_unregister_sockopt waits for calls in flight
+        // (they hold the module, so there are none at unload).
+        unsafe { bindings::nf_unregister_sockopt(self.ops.get()) }
+    }
+}
+
+/// The probes' kretprobes, for the missed-call count /proc/net/toa_uoa shows: set while
+/// registered. The memory they point to is freed only after the pernet operations are
+/// unregistered (the module holds all registrations in one allocation, freed last), so a
+/// reader that loaded a pointer may still read through it.
+static PROBES: [AtomicPtr<bindings::kretprobe>; 2] = [
+    AtomicPtr::new(ptr::null_mut()),
+    AtomicPtr::new(ptr::null_mut()),
+];
+
+/// getname calls whose return the probes could not see (more than maxactive at once).
+pub(crate) fn getname_missed() -> u64 {
+    PROBES
+        .iter()
+        .map(|p| {
+            let p = p.load(Ordering::Acquire);
+            if p.is_null() {
+                return 0;
+            }
+            // SAFETY: a registered probe's kretprobe, alive (PROBES); nmissed is an int the
+            // kretprobe core increments: a racy read only lags.
+            let n = unsafe { ptr::read_volatile(ptr::addr_of!((*p).nmissed)) };
+            u64::try_from(n).unwrap_or(0)
+        })
+        .sum()
+}
+
+/// A kretprobe on inet_getname (`v6` false) or inet6_getname, which serve getpeername,
+/// getsockname and accept: the 6.12 kernel has no hook there. On return, the handler may
+/// rewrite the kernel-side sockaddr and the length for sockets with a record. Nothing is
+/// written to kernel text or ops tables.
+///
+/// # Invariants
+///
+/// `probe` is registered, and published in `PROBES[slot]`, from the end of `new()`'s
+/// initialiser until drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct GetnameProbe<H: Handler> {
+    #[pin]
+    probe: Opaque<bindings::kretprobe>,
+    slot: usize,
+    _handler: PhantomData<H>,
+}
+
+// SAFETY: as for PernetRegistration.
+unsafe impl<H: Handler> Send for GetnameProbe<H> {}
+// SAFETY: as for PernetRegistration.
+unsafe impl<H: Handler> Sync for GetnameProbe<H> {}
+
+impl<H: Handler> GetnameProbe<H> {
+    /// Registers the probe.
+    pub(crate) fn new(v6: bool) -> impl PinInit<Self, Error> {
+        let (name, symbol, slot): (&str, &'static [u8], usize) = if v6 {
+            ("inet6_getname", b"inet6_getname\0", 1)
+        } else {
+            ("inet_getname", b"inet_getname\0", 0)
+        };
+        // Instances for calls in flight at once: a call holds one while inet_getname runs,
+        // which may sleep in lock_sock. Four per possible CPU, at least 64: above the
+        // kernel's own default (max(10, 2 * CPUs)); declined calls hold none.
+        // SAFETY: reads the possible-CPU mask's weight.
+        let cpus = unsafe { bindings::toa_uoa_num_possible_cpus() };
+        let maxactive = c_int::try_from(cpus.saturating_mul(4))
+            .unwrap_or(c_int::MAX)
+            .max(64);
+        kernel::try_pin_init!(Self {
+            probe <- opaque_try_init(move |p: *mut bindings::kretprobe| {
+                // SAFETY: as in PernetRegistration::new(); the handlers are valid for the
+                // module's life and unregister_kretprobe waits for running ones.
+                let err = unsafe {
+                    p.write_bytes(0, 1);
+                    (*p).kp.symbol_name = symbol.as_ptr().cast();
+                    (*p).entry_handler = Some(getname_entry::<H>);
+                    (*p).handler = Some(getname_return::<H>);
+                    (*p).data_size = core::mem::size_of::<GetnameCall>();
+                    (*p).maxactive = maxactive;
+                    bindings::register_kretprobe(p)
+                };
+                if err != 0 {
+                    pr_err!(
+                        "cannot probe {}: error {} (CONFIG_KRETPROBES?)\n",
+                        name,
+                        err
+                    );
+                    return Err(Error::from_errno(err));
+                }
+                PROBES[slot].store(p, Ordering::Release);
+                // INVARIANT: registered and published.
+                Ok(())
+            }),
+            slot,
+            _handler: PhantomData,
+        }? Error)
+    }
+}
+
+#[pinned_drop]
+impl<H: Handler> PinnedDrop for GetnameProbe<H> {
+    fn drop(self: Pin<&mut Self>) {
+        if let Some(p) = PROBES.get(self.slot) {
+            p.store(ptr::null_mut(), Ordering::Release);
+        }
+        // SAFETY: registered (type invariant); unregister_kretprobe waits for running
+        // handlers.
+        unsafe { bindings::unregister_kretprobe(self.probe.get()) }
+    }
 }

@@ -1,16 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The two ends of the kernel path. On ingress (the LOCAL_IN hooks: the C side has
-//! already let every packet go that has no IP options, no IPv6 extension header and is
-//! no TCP SYN), find the type-31 option and record what it carries under the tuple the
-//! receiving socket will see; a SYN starts a new connection, so it forgets the tuple's
-//! old record. At getpeername/getsockname/accept (kretprobes on inet_getname and
-//! inet6_getname), answer from the socket's record. Packets are never dropped or changed.
+//! The two ends of the kernel path. On ingress (the LOCAL_IN hooks), let every packet go at
+//! once that has no IP options, no IPv6 extension header and is no TCP SYN; in the others,
+//! find the type-31 option and record what it carries under the tuple the receiving socket
+//! will see; a SYN starts a new connection, so it forgets the tuple's old record. At
+//! getpeername/getsockname/accept (kretprobes on inet_getname and inet6_getname), answer
+//! from the socket's record. Packets are never dropped or changed.
 
-use crate::ffi::{self, Net, NetCtx};
+use crate::ffi::{self, HookNet, Net, NetCtx, Skb, SockView, Task};
+use crate::netns;
 use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::{Insert, Key, OnConflict};
 use crate::stats::{self, Counter};
+
+/// Bytes of a packet (from its IP header) handed to the parser: the header, its options or
+/// extension headers and the ports.
+const PEEK_MAX: usize = 256;
+/// IPv4: the header length without options (in 32-bit words), the protocol's offset.
+const IPV4_IHL_PLAIN: u8 = 5;
+const IPV4_HEADER_LEN: usize = 20;
+const IPV4_PROTOCOL_AT: usize = 9;
+/// IPv6: the fixed header's length and its next-header field's offset.
+const IPV6_HEADER_LEN: usize = 40;
+const IPV6_NEXTHDR_AT: usize = 6;
+/// The IPv6 extension headers a type-31 option can be in or behind (hop-by-hop, routing,
+/// fragment, destination options): a first fragment may hold the option (in its fragmentable
+/// part) and the ports.
+const IPV6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
 
 /// Linux's AF_INET and AF_INET6, as a sockaddr's first field.
 const AF_INET: u16 = 2;
@@ -37,14 +53,68 @@ fn key_of(t: &option_codec::OuterTuple) -> Key {
     }
 }
 
+/// Whether a packet whose IP header starts with `head` (at least 10 bytes of IPv4, 7 of
+/// IPv6) can leave at once: no IP options, no IPv6 extension header, and no TCP unless the
+/// caller says (`tcp_may_matter`) that the namespace holds TCP records a SYN could forget.
+pub(crate) fn passes(head: &[u8], family: Family, tcp_may_matter: impl FnOnce() -> bool) -> bool {
+    let (plain, protocol) = match family {
+        Family::V4 => (
+            head.first().map(|b| b & 0x0f) == Some(IPV4_IHL_PLAIN),
+            head.get(IPV4_PROTOCOL_AT).copied(),
+        ),
+        Family::V6 => {
+            let nh = head.get(IPV6_NEXTHDR_AT).copied();
+            (nh.is_some_and(|nh| !IPV6_EXTENSIONS.contains(&nh)), nh)
+        }
+    };
+    plain && (protocol != Some(IPPROTO_TCP) || !tcp_may_matter())
+}
+
+/// Whether TCP flags `flags` are a SYN's (SYN without ACK).
+pub(crate) fn is_syn(flags: u8) -> bool {
+    flags & (TCP_SYN | TCP_ACK) == TCP_SYN
+}
+
+/// A packet at LOCAL_IN. Almost none carry IP options or IPv6 extension headers: those
+/// leave after a look at their header. The rest is copied (at most [`PEEK_MAX`] bytes from
+/// the IP header, without touching the skb) and parsed.
+pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
+    let header_len = match family {
+        Family::V4 => IPV4_HEADER_LEN,
+        Family::V6 => IPV6_HEADER_LEN,
+    };
+    let mut head = [0u8; IPV4_PROTOCOL_AT + 1];
+    let Some(h) = skb.peek(0, &mut head) else {
+        return;
+    };
+    // A SYN without options matters only if the namespace holds TCP records (it forgets its
+    // tuple's): in the common case, and under a SYN flood, it takes no lock.
+    let syn_may_forget = || {
+        let mut flags = [0u8; 1];
+        skb.peek(header_len + TCP_FLAGS_AT, &mut flags)
+            .is_some_and(|f| f.first().copied().is_some_and(is_syn))
+            && net.get().is_some_and(|n| n.has_records(true))
+    };
+    if passes(h, family, syn_may_forget) {
+        return;
+    }
+    let Some(net) = net.get() else {
+        return;
+    };
+    let mut buf = [0u8; PEEK_MAX];
+    let len = skb.len().min(PEEK_MAX);
+    if let Some(pkt) = buf.get_mut(..len).and_then(|b| skb.peek(0, b)) {
+        rx(&net, pkt);
+    }
+}
+
 /// The key of a TCP SYN (without ACK), or `None` for any other packet.
 fn syn_key(pkt: &[u8]) -> Option<Key> {
     let t = option_codec::find_transport(pkt).ok()?;
     if t.protocol != IPPROTO_TCP {
         return None;
     }
-    let flags = *pkt.get(t.offset.checked_add(TCP_FLAGS_AT)?)?;
-    if flags & (TCP_SYN | TCP_ACK) != TCP_SYN {
+    if !is_syn(*pkt.get(t.offset.checked_add(TCP_FLAGS_AT)?)?) {
         return None;
     }
     option_codec::outer_tuple(pkt, t.protocol, t.offset).map(|t| key_of(&t))
@@ -55,10 +125,10 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 ///
 /// An option, well-formed or not, makes the namespace's state if it has none (it is counted
 /// there); a packet without one needs the state only if there is one (a SYN forgets a record).
-pub(crate) fn rx(net: &Net, pkt: &[u8]) {
+fn rx(net: &Net<'_>, pkt: &[u8]) {
     match option_codec::parse_packet(pkt) {
         Ok(Some(p)) => {
-            if let Some(ctx) = net.activate() {
+            if let Some(ctx) = netns::activate(net) {
                 record(&ctx, pkt, &p);
             }
         }
@@ -68,8 +138,8 @@ pub(crate) fn rx(net: &Net, pkt: &[u8]) {
             }
         }
         Err(e) => {
-            if let Some(ctx) = net.activate() {
-                ctx.count(stats::malformed(e));
+            if let Some(ctx) = netns::activate(net) {
+                ctx.count_index(stats::malformed(e));
                 if let Some((family, saddr, _)) = option_codec::outer_addresses(pkt) {
                     ffi::log_malformed(e.name(), family, &saddr);
                 }
@@ -91,31 +161,31 @@ fn forget_on_syn(ctx: &NetCtx<'_>, pkt: &[u8]) {
         // The socket look-up only for a tuple that has a record: on a live connection's
         // tuple the SYN opens nothing (it is forged, or stray).
         let has_record = ctx.lock().table.contains(&key);
-        if !has_record || ctx.tcp_connected(&key) {
+        if !has_record || ctx.tcp_socket(&key, true) {
             return;
         }
         if ctx.lock().table.remove(&key) {
-            ctx.count(Counter::RecordsForgottenBySyn.index());
+            ctx.count(Counter::RecordsForgottenBySyn);
         }
     }
 }
 
 fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
     if parsed.protocol != IPPROTO_TCP && parsed.protocol != IPPROTO_UDP {
-        ctx.count(Counter::OptionsNotTcpUdp.index());
+        ctx.count(Counter::OptionsNotTcpUdp);
         return;
     }
     let Some(t) = parsed.outer_tuple(pkt) else {
         // The ports are not within the bytes the parser was given.
-        ctx.count(stats::malformed(option_codec::Error::Truncated));
+        ctx.count_index(stats::malformed(option_codec::Error::Truncated));
         return;
     };
     if !ctx.trust().allows(t.family, &t.saddr) {
-        ctx.count(Counter::OptionsUntrusted.index());
+        ctx.count(Counter::OptionsUntrusted);
         ffi::log_untrusted(t.family, &t.saddr);
         return;
     }
-    ctx.count(Counter::OptionsValid.index());
+    ctx.count(Counter::OptionsValid);
     // A TCP connection's addresses are set once: an option with other addresses for a tuple
     // that has a record is ignored (a forged ACK needs no valid sequence number to reach
     // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
@@ -139,7 +209,7 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
     if grow {
         ctx.grow_soon();
     }
-    if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_connected(&key) {
+    if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_socket(&key, true) {
         outcome = ctx
             .lock()
             .table
@@ -150,14 +220,14 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
         Insert::Replaced => Counter::RecordsReplaced,
         Insert::Refreshed => Counter::RecordsRefreshed,
         Insert::NewAfterEvicting => {
-            ctx.count(Counter::RecordsEvicted.index());
+            ctx.count(Counter::RecordsEvicted);
             Counter::RecordsNew
         }
         Insert::DroppedAtLimit => Counter::RecordsDroppedAtLimit,
         Insert::AllocFailed => Counter::RecordsAllocFailed,
         Insert::Kept => Counter::OptionsIgnoredLiveTcp,
     };
-    ctx.count(counter.index());
+    ctx.count(counter);
 }
 
 /// Writes `addr:port` of `family` as a sockaddr_in or sockaddr_in6 into `out`; returns
@@ -188,18 +258,95 @@ pub(crate) fn sockaddr(
     }
 }
 
-/// The getname answer for a socket whose tuple is `key` (`peer`: getpeername/accept,
-/// else getsockname): the record's CIP:CPORT or VIP:VPORT written to `out`, with its
-/// length; `None` (the kernel's answer stands) when there is no record.
-///
-/// `room` is the most the caller's buffer is known to hold: an answer longer than that
-/// (a sockaddr_in6 for an AF_INET socket asked from inside the kernel, outside the getname
-/// system calls) is not given, and counted.
+/// Whether a getname on `sock` could be answered from a record: a connected TCP or UDP
+/// socket in a namespace that is up and holds records of its protocol. Only a connected
+/// socket has a peer a record can be about: a listening, unbound or unconnected one (no peer
+/// port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's answer, whatever records exist
+/// (its tuple's zero peer would otherwise match a record made from a packet sent from
+/// [::]:0). The record counts are read unlocked: a record a connection's handshake made was
+/// published (by the unlock after its insert) before the socket could be accepted and asked
+/// its name.
+pub(crate) fn getname_wanted(net: &Net<'_>, sock: &SockView) -> bool {
+    let tcp = sock.protocol == IPPROTO_TCP;
+    (tcp || sock.protocol == IPPROTO_UDP)
+        && sock.peer_port != 0
+        && ![ffi::TCP_LISTEN, ffi::TCP_CLOSE, ffi::TCP_SYN_SENT].contains(&sock.state)
+        && net.live()
+        && net.has_records(tcp)
+}
+
+/// A connected socket's tuple as the packets arriving for it carry it: the peer is the
+/// source. An AF_INET6 socket's IPv4-mapped addresses are IPv4 (the packets are).
+pub(crate) fn key_of_sock(sock: &SockView) -> Key {
+    let mapped = sock.peer6[..10].iter().all(|&b| b == 0) && sock.peer6[10..12] == [0xff, 0xff];
+    let mut key = Key {
+        proto: sock.protocol,
+        family: Family::V4,
+        saddr: [0; 16],
+        sport: sock.peer_port,
+        daddr: [0; 16],
+        dport: sock.local_port,
+    };
+    if sock.family == ffi::AF_INET6 && !mapped {
+        key.family = Family::V6;
+        key.saddr = sock.peer6;
+        key.daddr = sock.local6;
+    } else {
+        key.saddr[..4].copy_from_slice(&sock.peer4);
+        key.daddr[..4].copy_from_slice(&sock.local4);
+    }
+    key
+}
+
+/// The most a getname's sockaddr buffer is known to hold. A `sockaddr_storage` only inside
+/// the system calls whose every path to inet_getname/inet6_getname passes one
+/// ([`ffi::STORAGE_SYSCALLS`]), from a native (not compat) user task. Anything else may pass
+/// the socket family's own sockaddr and no more: kernel threads (ocfs2 and sunrpc pass a bare
+/// sockaddr_in) and in-kernel users inside other system calls (usnic from a verbs write,
+/// iSCSI from a sysfs read). This decides only the 64 case, whose answer (a 28-byte
+/// sockaddr_in6 for an AF_INET socket) is longer than that; elsewhere the kernel's own answer
+/// is as long as ours.
+pub(crate) fn getname_room(task: &Task, socket_family: u16) -> usize {
+    /// sizeof(struct sockaddr_storage)
+    const STORAGE: usize = 128;
+    if !task.kthread && !task.compat && ffi::STORAGE_SYSCALLS.contains(&task.syscall) {
+        STORAGE
+    } else if socket_family == ffi::AF_INET6 {
+        SOCKADDR_IN6_LEN
+    } else {
+        SOCKADDR_IN_LEN
+    }
+}
+
+/// The getname answer for `sock` (`peer`: getpeername/accept, else getsockname): the
+/// record's CIP:CPORT or VIP:VPORT written to `out`, with its length; `None` (the kernel's
+/// answer stands) when there is no record.
 pub(crate) fn getname(
+    net: &Net<'_>,
+    sock: &SockView,
+    peer: bool,
+    out: &mut [u8; SOCKADDR_IN6_LEN],
+) -> Option<usize> {
+    // No state, no record.
+    let ctx = net.ctx()?;
+    let key = key_of_sock(sock);
+    answer(
+        &ctx,
+        &key,
+        peer,
+        || getname_room(&ffi::current_task(), sock.family),
+        out,
+    )
+}
+
+/// The answer for a socket whose tuple is `key`. `room` gives the most the caller's buffer
+/// is known to hold (asked only when there is a record): an answer longer than that is not
+/// given, and counted.
+fn answer(
     ctx: &NetCtx<'_>,
     key: &Key,
     peer: bool,
-    room: usize,
+    room: impl FnOnce() -> usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
     // Never the all-zero local address as a wildcard (that is for getsockopt look-ups from
@@ -219,10 +366,10 @@ pub(crate) fn getname(
     } else {
         sockaddr(c.family, &c.vip, c.vport, out)
     };
-    if len > room {
-        ctx.count(Counter::GetnameKeptForKernel.index());
+    if len > room() {
+        ctx.count(Counter::GetnameKeptForKernel);
         return None;
     }
-    ctx.count(Counter::GetnameRewritten.index());
+    ctx.count(Counter::GetnameRewritten);
     Some(len)
 }

@@ -1,29 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A network namespace's share of the module: its record table, the expiry sweep, its
-//! look-ups and its statistics file. Made at the namespace's first option or look-up (a
-//! namespace that never sees one costs only the C side's few hundred bytes), freed when the
-//! namespace goes.
+//! A network namespace's share of the module: its state (made at the namespace's first
+//! option or look-up: a namespace that never sees one costs only its few hundred bytes of
+//! `ffi::NetShared`), the expiry sweep, the getsockopt look-ups and the statistics file.
 
 use kernel::alloc::{flags, KBox};
+use kernel::error::{code, Result};
 
-use crate::ffi::{self, NetCtx};
+use crate::ffi::{self, Net, NetCtx, SeqFile, SockoptCall};
 use crate::option_codec::{Carried, IPPROTO_TCP};
 use crate::records::{Buckets, Key, Table};
 use crate::sockopt::{self, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP1};
+use crate::state::{Locked, NetState};
 use crate::stats::{self, Counter};
 use crate::trust::Trust;
-
-/// What the namespace's lock protects.
-pub(crate) struct Locked {
-    /// The records.
-    pub(crate) table: Table,
-    /// Where the expiry sweep goes on from.
-    pub(crate) gc_cursor: usize,
-    /// Whether the expiry work was asked to grow the table (once: it tries again at every
-    /// sweep until it has).
-    pub(crate) grow_asked: bool,
-}
 
 /// Buckets swept per lock hold: keeps interrupts-off time short on a big table.
 const GC_CHUNK: usize = 256;
@@ -33,23 +23,28 @@ const GC_TCP_CHECKS: usize = 32;
 
 /// A namespace's state, or `None` if its memory cannot be had. Any context (the first option
 /// arrives in softirq): everything is allocated atomically, the table at its small size.
-pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
+pub(crate) fn new_state() -> Option<KBox<NetState>> {
     let params = ffi::params();
     let table = Table::new_small(params.max_records, ffi::random_u64())?;
     // Validated at module load: a namespace cannot see a bad setting.
     let trust = Trust::parse(ffi::trusted_sources()).ok()?;
     KBox::new(
-        ffi::NetState::new(
-            Locked {
-                table,
-                gc_cursor: 0,
-                grow_asked: false,
-            },
-            trust,
-        ),
+        NetState::new(Locked::new(table), trust),
         flags::GFP_ATOMIC | flags::__GFP_NOWARN,
     )
     .ok()
+}
+
+/// The namespace's state, made now if it has none (see [`Net::activate`]).
+pub(crate) fn activate<'a>(net: &Net<'a>) -> Option<NetCtx<'a>> {
+    net.activate(new_state, gc_interval())
+}
+
+/// Jiffies between expiry runs: a quarter of the idle timeout (a record outlives it by at
+/// most 25%), from one second to one minute.
+pub(crate) fn gc_interval() -> u64 {
+    let hz = u64::from(ffi::hz());
+    (u64::from(ffi::params().idle_timeout_secs) * hz / 4).clamp(hz, 60 * hz)
 }
 
 /// One expiry sweep over the whole table, a chunk per lock hold.
@@ -60,13 +55,19 @@ pub(crate) fn new_state() -> Option<KBox<ffi::NetState>> {
 /// removes idle UDP records and collects idle TCP ones (stamping them with the sweep's time);
 /// then their sockets are looked up; then, under the lock again, those whose connection is
 /// gone are removed, unless a packet or a look-up touched them meanwhile.
-pub(crate) fn gc(ctx: &NetCtx<'_>) {
+///
+/// Returns the jiffies until the next run.
+pub(crate) fn gc(ctx: &NetCtx<'_>) -> u64 {
     // A run that grew the table (the namespace's first records, moments ago) leaves the
     // sweep to the next: nothing can be idle yet, and walking the new array at once would
     // double the one-time cost of a namespace's first option.
-    if grow(ctx) {
-        return;
+    if !grow(ctx) {
+        sweep(ctx);
     }
+    gc_interval()
+}
+
+fn sweep(ctx: &NetCtx<'_>) {
     let idle = u64::from(ffi::params().idle_timeout_secs).saturating_mul(u64::from(ffi::hz()));
     let mut idle_tcp: [Option<Key>; GC_TCP_CHECKS] = [None; GC_TCP_CHECKS];
     loop {
@@ -89,7 +90,7 @@ pub(crate) fn gc(ctx: &NetCtx<'_>) {
         };
         // Keep only the keys whose connection is gone.
         for slot in idle_tcp.iter_mut() {
-            if slot.is_some_and(|k| ctx.tcp_established(&k)) {
+            if slot.is_some_and(|k| ctx.tcp_socket(&k, false)) {
                 *slot = None;
             }
         }
@@ -102,7 +103,7 @@ pub(crate) fn gc(ctx: &NetCtx<'_>) {
             }
         }
         for _ in 0..expired {
-            ctx.count(Counter::RecordsExpired.index());
+            ctx.count(Counter::RecordsExpired);
         }
         if done {
             break;
@@ -133,10 +134,41 @@ fn grow(ctx: &NetCtx<'_>) -> bool {
     true
 }
 
-/// Serves a getsockopt call of the namespace's socket: `protocol` is the socket's own
-/// (records are per transport), `input` what the caller's buffer held. Without the
-/// namespace's state (no memory to make it) there is no record, and nothing is counted.
+/// Serves getsockopt(UOA_SO_GET_LOOKUP*) on a socket of `protocol` (records are per
+/// transport) in `net`. A look-up makes the namespace's state, for its counters (a few hundred
+/// bytes): an application asking is on a server that expects balancer traffic. Without it
+/// (no memory) the answer is the same, only uncounted: no state, no record.
 pub(crate) fn getsockopt(
+    net: Net<'_>,
+    protocol: u8,
+    optname: i32,
+    call: &mut SockoptCall<'_>,
+) -> Result {
+    let ctx = activate(&net);
+    let ctx = ctx.as_ref();
+    let Ok(optlen) = usize::try_from(call.optlen()) else {
+        return Err(code::EINVAL);
+    };
+    let mut input = [0u8; MAX_LEN];
+    let n = optlen.min(MAX_LEN);
+    if let Err(e) = call.read(&mut input[..n]) {
+        if let Some(ctx) = ctx {
+            ctx.count(Counter::LookupsRefused);
+        }
+        return Err(e);
+    }
+    let mut out = [0u8; MAX_LEN];
+    match lookup(ctx, protocol, optname, optlen, &input[..n], &mut out) {
+        Ok(served) => call.answer(out.get(..served).ok_or(code::EINVAL)?),
+        Err(AbiError::Invalid) => Err(code::EINVAL),
+        Err(AbiError::NoRecord) => Err(code::ENOENT),
+        Err(AbiError::FamilyNotSupported) => Err(ffi::eafnosupport()),
+    }
+}
+
+/// A look-up of the namespace's records through the ABI: `input` is what the caller's
+/// buffer held, `out` the answer's bytes (every one written), of the length returned.
+fn lookup(
     ctx: Option<&NetCtx<'_>>,
     protocol: u8,
     optname: i32,
@@ -161,22 +193,21 @@ pub(crate) fn getsockopt(
     let Some(ctx) = ctx else {
         return r;
     };
-    ctx.count(
-        match (&r, v1) {
-            (Ok(_), true) => Counter::LookupsV1Hit,
-            (Ok(_), false) => Counter::LookupsV0Hit,
-            (Err(AbiError::NoRecord), true) => Counter::LookupsV1Miss,
-            (Err(AbiError::NoRecord), false) => Counter::LookupsV0Miss,
-            (Err(_), _) => Counter::LookupsRefused,
-        }
-        .index(),
-    );
+    ctx.count(match (&r, v1) {
+        (Ok(_), true) => Counter::LookupsV1Hit,
+        (Ok(_), false) => Counter::LookupsV0Hit,
+        (Err(AbiError::NoRecord), true) => Counter::LookupsV1Miss,
+        (Err(AbiError::NoRecord), false) => Counter::LookupsV0Miss,
+        (Err(_), _) => Counter::LookupsRefused,
+    });
     r
 }
 
 /// Writes the statistics: `name value` per line, counters summed over CPUs, then the
 /// table's size and limit. A namespace without its state yet has every counter at 0.
-pub(crate) fn stats(ctx: Option<&NetCtx<'_>>, mut line: impl FnMut(&[u8], u64)) {
+pub(crate) fn stats(net: Net<'_>, seq: &SeqFile<'_>) {
+    let ctx = net.ctx();
+    let ctx = ctx.as_ref();
     let mut name = [0u8; 64];
     stats::each(|prefix, n, idx| {
         let (p, n) = (prefix.as_bytes(), n.as_bytes());
@@ -184,7 +215,7 @@ pub(crate) fn stats(ctx: Option<&NetCtx<'_>>, mut line: impl FnMut(&[u8], u64)) 
             let (a, b) = buf.split_at_mut(p.len());
             a.copy_from_slice(p);
             b.copy_from_slice(n);
-            line(buf, ctx.map_or(0, |c| c.counter(idx)));
+            seq.line(buf, ctx.map_or(0, |c| c.counter(idx)));
         }
     });
     let (live, max) = match ctx {
@@ -194,9 +225,9 @@ pub(crate) fn stats(ctx: Option<&NetCtx<'_>>, mut line: impl FnMut(&[u8], u64)) 
         }
         None => (0, ffi::params().max_records),
     };
-    line(b"records_live", live.into());
-    line(b"max_records", max.into());
-    line(b"getname_probe_missed", ffi::getname_missed());
-    line(b"namespace_active", ctx.is_some().into());
-    line(b"namespace_activation_failed", ffi::activations_failed());
+    seq.line(b"records_live", live.into());
+    seq.line(b"max_records", max.into());
+    seq.line(b"getname_probe_missed", ffi::getname_missed());
+    seq.line(b"namespace_active", ctx.is_some().into());
+    seq.line(b"namespace_activation_failed", ffi::activations_failed());
 }

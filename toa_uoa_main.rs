@@ -6,9 +6,23 @@
 //! getpeername()/getsockname(), UDP applications through getsockopt(UOA_SO_GET_LOOKUP*).
 //!
 //! This file holds the module's life cycle: read the parameters, register everything in
-//! order, and undo it in reverse order on failure or unload.
+//! order, and undo it in reverse order on failure or unload; and the [`ffi::Handler`] that
+//! connects the kernel's callbacks to the logic.
+//!
+//! The files, each using only those listed before it: `option_codec`, `records`, `trust`,
+//! `stats`, `compat_v0` and `sockopt` (plain Rust, also built on the host), `mem` and `state`
+//! (the table's allocations and a namespace's state), `ffi` (the kernel), `netns` (a
+//! namespace's state, expiry, look-ups, statistics), `hooks` (packets and getname).
 
+use kernel::error::Result;
+use kernel::init::InPlaceInit;
 use kernel::prelude::*;
+
+use crate::ffi::{
+    GetnameProbe, Handler, HookNet, HookOps, Net, NetCtx, PernetRegistration, SeqFile, Skb,
+    SockView, SockoptCall, SockoptRegistration,
+};
+use crate::option_codec::Family;
 
 mod compat_v0;
 mod ffi;
@@ -21,6 +35,7 @@ mod netns;
 mod option_codec;
 mod records;
 mod sockopt;
+mod state;
 mod stats;
 mod trust;
 
@@ -43,17 +58,78 @@ module! {
     license: "GPL",
 }
 
-/// The module's registrations. Fields drop in declaration order, the reverse of the
-/// order they were made in: look-ups stop before the namespaces' state goes.
+/// The kernel's callbacks, to the logic.
+struct Callbacks;
+
+static HOOK_OPS: HookOps = HookOps::new::<Callbacks>();
+
+impl Handler for Callbacks {
+    fn hook_ops() -> &'static HookOps {
+        &HOOK_OPS
+    }
+
+    fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
+        hooks::packet(net, skb, family)
+    }
+
+    fn getsockopt(net: Net<'_>, protocol: u8, optname: i32, call: &mut SockoptCall<'_>) -> Result {
+        netns::getsockopt(net, protocol, optname, call)
+    }
+
+    fn getname_wanted(net: Net<'_>, sock: &SockView) -> bool {
+        hooks::getname_wanted(&net, sock)
+    }
+
+    fn getname(net: Net<'_>, sock: &SockView, peer: bool, out: &mut [u8; 28]) -> Option<usize> {
+        hooks::getname(&net, sock, peer, out)
+    }
+
+    fn gc(ctx: NetCtx<'_>) -> u64 {
+        netns::gc(&ctx)
+    }
+
+    fn stats(net: Net<'_>, seq: &SeqFile<'_>) {
+        netns::stats(net, seq)
+    }
+}
+
+/// Everything the module registers. Fields drop in declaration order, the reverse of the
+/// order they are made in (`new`): getname and look-ups stop before the namespaces' state
+/// goes.
+#[pin_data]
+struct Registrations {
+    #[pin]
+    getname6: GetnameProbe<Callbacks>,
+    #[pin]
+    getname4: GetnameProbe<Callbacks>,
+    #[pin]
+    sockopt6: SockoptRegistration<Callbacks>,
+    #[pin]
+    sockopt4: SockoptRegistration<Callbacks>,
+    #[pin]
+    pernet: PernetRegistration<Callbacks>,
+}
+
+impl Registrations {
+    fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        kernel::try_pin_init!(Self {
+            pernet <- PernetRegistration::new(),
+            sockopt4 <- SockoptRegistration::new(module, false),
+            sockopt6 <- SockoptRegistration::new(module, true),
+            getname4 <- GetnameProbe::new(false),
+            getname6 <- GetnameProbe::new(true),
+        }? Error)
+    }
+}
+
+/// The module: its registrations, pinned in one allocation.
 struct ToaUoa {
-    _getname: ffi::GetnameRegistration,
-    _sockopt: ffi::SockoptRegistration,
-    _pernet: ffi::PernetRegistration,
+    _registrations: Pin<KBox<Registrations>>,
     params: ffi::Params,
 }
 
 impl kernel::Module for ToaUoa {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         let params = ffi::params();
         let trust = match trust::Trust::parse(ffi::trusted_sources()) {
             Ok(t) => t,
@@ -66,9 +142,7 @@ impl kernel::Module for ToaUoa {
                 return Err(EINVAL);
             }
         };
-        let pernet = ffi::PernetRegistration::new(stats::TOTAL)?;
-        let sockopt = ffi::SockoptRegistration::new()?;
-        let getname = ffi::GetnameRegistration::new()?;
+        let registrations = KBox::pin_init(Registrations::new(module), GFP_KERNEL)?;
         pr_info!(
             "loaded: max_records={} idle_timeout={}s trusted_sources={}\n",
             params.max_records,
@@ -87,9 +161,7 @@ impl kernel::Module for ToaUoa {
             );
         }
         Ok(ToaUoa {
-            _getname: getname,
-            _sockopt: sockopt,
-            _pernet: pernet,
+            _registrations: registrations,
             params,
         })
     }
