@@ -22,8 +22,9 @@
     clippy::panic
 )]
 
+use crate::abi::{get_addr, get_be16, get_ne16, put, AbiError};
+use crate::flow::{Query, AF_INET, AF_INET6};
 use crate::option_codec::{Carried, Family};
-use crate::sockopt::{get_addr, get_be16, get_ne16, put, AbiError, Query, AF_INET, AF_INET6};
 
 /// One of the three v0 structure layouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,10 +84,12 @@ fn query_family(input: &[u8]) -> Result<Family, AbiError> {
     }
 }
 
-/// Decodes a v0 input of `layout` (`input` is exactly `layout.len()` bytes).
-pub(crate) fn query(layout: Layout, input: &[u8]) -> Result<Query, AbiError> {
+/// Decodes a v0 input of `layout` (`input` is exactly `layout.len()` bytes) asked on a
+/// socket of `proto`.
+pub(crate) fn query(proto: u8, layout: Layout, input: &[u8]) -> Result<Query, AbiError> {
     match layout {
-        Layout::Ipv4Only => Ok(Query::new(
+        Layout::Ipv4Only => Ok(Query::from_caller(
+            proto,
             Family::V4,
             get_addr(input, 0, 4),
             get_be16(input, 8),
@@ -96,7 +99,8 @@ pub(crate) fn query(layout: Layout, input: &[u8]) -> Result<Query, AbiError> {
         Layout::NoRealAf | Layout::WithRealAf => {
             let family = query_family(input)?;
             let n = family.addr_len();
-            Ok(Query::new(
+            Ok(Query::from_caller(
+                proto,
                 family,
                 get_addr(input, SADDR_AT, n),
                 get_be16(input, SPORT_AT),

@@ -25,8 +25,9 @@ use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
+use crate::flow::{Key, AF_INET6 as LINUX_AF_INET6};
 use crate::option_codec::Family;
-use crate::records::Key;
+use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
 use crate::stats::{self, Counter};
 
@@ -255,7 +256,8 @@ pub(crate) struct SockView {
 pub(crate) const TCP_SYN_SENT: u8 = bindings::TOA_UOA_TCP_SYN_SENT as u8;
 pub(crate) const TCP_CLOSE: u8 = bindings::TOA_UOA_TCP_CLOSE as u8;
 pub(crate) const TCP_LISTEN: u8 = bindings::TOA_UOA_TCP_LISTEN as u8;
-pub(crate) const AF_INET6: u16 = bindings::TOA_UOA_AF_INET6 as u16;
+// The kernel's number is the ABI's (flow.rs): checked where both are known.
+const _: () = assert!(bindings::TOA_UOA_AF_INET6 as u16 == LINUX_AF_INET6);
 
 impl SockView {
     /// # Safety
@@ -1157,8 +1159,8 @@ unsafe impl<H: Handler> Send for SockoptRegistration<H> {}
 unsafe impl<H: Handler> Sync for SockoptRegistration<H> {}
 
 /// The optnames' range (nf_sockopt's maximum is exclusive).
-const SO_FIRST: c_int = 2048;
-const SO_END: c_int = 2050;
+const SO_FIRST: c_int = UOA_SO_GET_LOOKUP;
+const SO_END: c_int = UOA_SO_GET_LOOKUP1 + 1;
 
 impl<H: Handler> SockoptRegistration<H> {
     /// Registers for PF_INET (`v6` false) or PF_INET6, or says who holds the optnames.

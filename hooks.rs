@@ -8,9 +8,10 @@
 //! from the socket's record. Packets are never dropped or changed.
 
 use crate::ffi::{self, HookNet, Net, NetCtx, Skb, SockView, Task};
+use crate::flow::{self, Key, Query, AF_INET, AF_INET6};
 use crate::netns;
 use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
-use crate::records::{Insert, Key, OnConflict};
+use crate::records::{Insert, OnConflict};
 use crate::stats::{self, Counter};
 
 /// Bytes of a packet (from its IP header) handed to the parser: the header, its options or
@@ -28,9 +29,6 @@ const IPV6_NEXTHDR_AT: usize = 6;
 /// part) and the ports.
 const IPV6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
 
-/// Linux's AF_INET and AF_INET6, as a sockaddr's first field.
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 /// sizeof(struct sockaddr_in), sizeof(struct sockaddr_in6).
 pub(crate) const SOCKADDR_IN_LEN: usize = 16;
 /// The larger of the two: what a getname answer needs at most.
@@ -40,18 +38,6 @@ pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
 const TCP_FLAGS_AT: usize = 13;
 const TCP_SYN: u8 = 0x02;
 const TCP_ACK: u8 = 0x10;
-
-/// The record key of a packet's outer tuple.
-fn key_of(t: &option_codec::OuterTuple) -> Key {
-    Key {
-        proto: t.protocol,
-        family: t.family,
-        saddr: t.saddr,
-        sport: t.sport,
-        daddr: t.daddr,
-        dport: t.dport,
-    }
-}
 
 /// Whether a packet whose IP header starts with `head` (at least 10 bytes of IPv4, 7 of
 /// IPv6) can leave at once: no IP options, no IPv6 extension header, and no TCP unless the
@@ -117,7 +103,7 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
     if !is_syn(*pkt.get(t.offset.checked_add(TCP_FLAGS_AT)?)?) {
         return None;
     }
-    option_codec::outer_tuple(pkt, t.protocol, t.offset).map(|t| key_of(&t))
+    option_codec::outer_tuple(pkt, t.protocol, t.offset).map(|t| Key::from(&t))
 }
 
 /// Handles the first bytes of a packet, from its IP header (`pkt`, at most
@@ -190,7 +176,7 @@ fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
     // that has a record is ignored (a forged ACK needs no valid sequence number to reach
     // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
     // a live connection.
-    let key = key_of(&t);
+    let key = Key::from(&t);
     let now = ffi::jiffies();
     let (mut outcome, grow) = {
         let mut l = ctx.lock();
@@ -278,7 +264,6 @@ pub(crate) fn getname_wanted(net: &Net<'_>, sock: &SockView) -> bool {
 /// A connected socket's tuple as the packets arriving for it carry it: the peer is the
 /// source. An AF_INET6 socket's IPv4-mapped addresses are IPv4 (the packets are).
 pub(crate) fn key_of_sock(sock: &SockView) -> Key {
-    let mapped = sock.peer6[..10].iter().all(|&b| b == 0) && sock.peer6[10..12] == [0xff, 0xff];
     let mut key = Key {
         proto: sock.protocol,
         family: Family::V4,
@@ -287,7 +272,7 @@ pub(crate) fn key_of_sock(sock: &SockView) -> Key {
         daddr: [0; 16],
         dport: sock.local_port,
     };
-    if sock.family == ffi::AF_INET6 && !mapped {
+    if sock.family == AF_INET6 && flow::unmap(&sock.peer6).is_none() {
         key.family = Family::V6;
         key.saddr = sock.peer6;
         key.daddr = sock.local6;
@@ -311,7 +296,7 @@ pub(crate) fn getname_room(task: &Task, socket_family: u16) -> usize {
     const STORAGE: usize = 128;
     if !task.kthread && !task.compat && ffi::STORAGE_SYSCALLS.contains(&task.syscall) {
         STORAGE
-    } else if socket_family == ffi::AF_INET6 {
+    } else if socket_family == AF_INET6 {
         SOCKADDR_IN6_LEN
     } else {
         SOCKADDR_IN_LEN
@@ -349,18 +334,8 @@ fn answer(
     room: impl FnOnce() -> usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
-    // Never the all-zero local address as a wildcard (that is for getsockopt look-ups from
-    // servers bound to the any-address): a connected socket always has its own address.
     let now = ffi::jiffies();
-    let c: Carried = ctx.lock().table.lookup(
-        key.proto,
-        key.family,
-        &key.saddr,
-        key.sport,
-        Some(&key.daddr),
-        key.dport,
-        now,
-    )?;
+    let c: Carried = ctx.lock().table.lookup(&Query::exact(*key), now)?;
     let len = if peer {
         sockaddr(c.family, &c.cip, c.cport, out)
     } else {

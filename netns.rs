@@ -7,10 +7,12 @@
 use kernel::alloc::{flags, KBox};
 use kernel::error::{code, Result};
 
+use crate::abi::AbiError;
 use crate::ffi::{self, Net, NetCtx, SeqFile, SockoptCall};
+use crate::flow::{Key, Query};
 use crate::option_codec::{Carried, IPPROTO_TCP};
-use crate::records::{Buckets, Key, Table};
-use crate::sockopt::{self, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP1};
+use crate::records::{Buckets, Table};
+use crate::sockopt::{self, MAX_LEN, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
 use crate::stats::{self, Counter};
 use crate::trust::Trust;
@@ -178,18 +180,10 @@ fn lookup(
 ) -> Result<usize, AbiError> {
     let lookup = |q: &Query| -> Option<Carried> {
         let now = ffi::jiffies();
-        ctx?.lock().table.lookup(
-            protocol,
-            q.family,
-            &q.saddr,
-            q.sport,
-            q.daddr.as_ref(),
-            q.dport,
-            now,
-        )
+        ctx?.lock().table.lookup(q, now)
     };
     let v1 = optname == UOA_SO_GET_LOOKUP1;
-    let r = sockopt::serve(optname, optlen, input, lookup, out);
+    let r = sockopt::serve(protocol, optname, optlen, input, lookup, out);
     let Some(ctx) = ctx else {
         return r;
     };

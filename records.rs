@@ -58,6 +58,7 @@
     clippy::needless_continue
 )]
 
+use crate::flow::{Key, Query};
 use crate::mem::{try_box, try_slots, try_slots_atomic, Boxed, Slots};
 use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 
@@ -78,28 +79,6 @@ pub(crate) const EVICT_WINDOW_RECORDS: usize = 32;
 const _: () = assert!(
     MIN_BUCKETS <= MAX_BUCKETS && MIN_BUCKETS.is_power_of_two() && MAX_BUCKETS.is_power_of_two()
 );
-
-/// The tuple of a connection or datagram flow as this server sees it: the lookup key.
-///
-/// `saddr`/`sport` are the balancer's local side (the packet's source after FullNAT),
-/// `daddr`/`dport` this server. Ports are in host byte order; an IPv4 address is in the first 4
-/// bytes of its array and the remaining 12 bytes must be zero, so that equal tuples compare and
-/// hash equal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    /// Transport protocol (IPPROTO_TCP or IPPROTO_UDP).
-    pub(crate) proto: u8,
-    /// Family of `saddr` and `daddr` (the outer IP header's family).
-    pub(crate) family: Family,
-    /// Source address of the packet: the balancer's local address.
-    pub(crate) saddr: [u8; 16],
-    /// Source port of the packet, host byte order.
-    pub(crate) sport: u16,
-    /// Destination address of the packet: this server.
-    pub(crate) daddr: [u8; 16],
-    /// Destination port of the packet, host byte order.
-    pub(crate) dport: u16,
-}
 
 /// What [`Table::insert`] did; the caller counts each outcome in the statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,29 +215,6 @@ fn family_code(family: Family) -> u8 {
         Family::V4 => 4,
         Family::V6 => 6,
     }
-}
-
-/// Whether `key` is the flow (proto, family, saddr, sport, dport) with `daddr`, or with any
-/// destination address when `daddr` is `None`.
-fn flow_matches(
-    key: &Key,
-    proto: u8,
-    family: Family,
-    saddr: &[u8; 16],
-    sport: u16,
-    daddr: Option<&[u8; 16]>,
-    dport: u16,
-) -> bool {
-    key.proto == proto
-        && key.family == family
-        && key.sport == sport
-        && key.dport == dport
-        && key.saddr == *saddr
-        // (not Option::is_none_or: the kernel's clippy holds Rust 1.78 as the minimum)
-        && match daddr {
-            None => true,
-            Some(d) => key.daddr == *d,
-        }
 }
 
 /// Unlinks and returns the record at position `pos` of the chain starting at `head`.
@@ -401,7 +357,7 @@ impl Table {
             let mut next = reversed;
             while let Some(mut node) = next {
                 next = node.next.take();
-                let b = self.bucket_of_key(&node.key);
+                let b = self.bucket(&node.key);
                 match self.buckets.get_mut(b) {
                     Some(slot) => {
                         node.next = slot.take();
@@ -453,11 +409,11 @@ impl Table {
     /// Each 64-bit word of the key is xored into the state and the state is mixed with
     /// [`fmix64`]; the initial state is the per-table random seed, so where a tuple lands
     /// cannot be predicted from outside.
-    fn hash(&self, proto: u8, family: Family, saddr: &[u8; 16], sport: u16, dport: u16) -> u64 {
-        let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15] = *saddr;
-        let [sp0, sp1] = sport.to_le_bytes();
-        let [dp0, dp1] = dport.to_le_bytes();
-        let w0 = u64::from_le_bytes([proto, family_code(family), sp0, sp1, dp0, dp1, 0, 0]);
+    fn hash(&self, key: &Key) -> u64 {
+        let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15] = key.saddr;
+        let [sp0, sp1] = key.sport.to_le_bytes();
+        let [dp0, dp1] = key.dport.to_le_bytes();
+        let w0 = u64::from_le_bytes([key.proto, family_code(key.family), sp0, sp1, dp0, dp1, 0, 0]);
         let w1 = u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]);
         let w2 = u64::from_le_bytes([s8, s9, s10, s11, s12, s13, s14, s15]);
         let mut h = fmix64(self.seed ^ w0);
@@ -465,17 +421,12 @@ impl Table {
         fmix64(h ^ w2)
     }
 
-    /// The bucket of a flow; always `< self.buckets.len()`.
-    fn bucket(&self, proto: u8, family: Family, saddr: &[u8; 16], sport: u16, dport: u16) -> usize {
-        let h = self.hash(proto, family, saddr, sport, dport);
+    /// The bucket of `key`'s flow (whatever its `daddr`); always `< self.buckets.len()`.
+    fn bucket(&self, key: &Key) -> usize {
+        let h = self.hash(key);
         // Truncating to usize keeps the low bits, which are the ones the mask keeps.
         let low = usize::try_from(h & 0xffff_ffff).unwrap_or(0);
         low & self.mask
-    }
-
-    /// The bucket of `key`.
-    fn bucket_of_key(&self, key: &Key) -> usize {
-        self.bucket(key.proto, key.family, &key.saddr, key.sport, key.dport)
     }
 
     /// Records what an option carried for `key`, seen at time `now`.
@@ -517,7 +468,7 @@ impl Table {
         now: u64,
         on_conflict: OnConflict,
     ) -> Insert {
-        let idx = self.bucket_of_key(key);
+        let idx = self.bucket(key);
         if let Some(head) = self.buckets.get_mut(idx) {
             let mut cur = head.as_deref_mut();
             while let Some(node) = cur {
@@ -615,30 +566,18 @@ impl Table {
 
     /// Looks up the carried addresses for a flow, at time `now`.
     ///
-    /// With `daddr` given, only the record for exactly that tuple answers. With `daddr` `None`
-    /// ("any local address": PROTOCOL.md section 4 lets a lookup give an all-zero daddr, which
-    /// the caller turns into `None`), the first record of the flow in its bucket answers, which
-    /// is the most recently created one; the hash leaves `daddr` out so this needs no scan.
+    /// An exact query is answered only by the record for exactly its tuple. A wildcard one
+    /// ([`Query::any_local`]: PROTOCOL.md section 4 lets a look-up give an all-zero daddr) by
+    /// the first record of the flow in its bucket, which is the most recently created one; the
+    /// hash leaves `daddr` out so this needs no scan.
     ///
     /// A hit moves the record's last-seen time to `now`: a record that applications still look
     /// up belongs to a flow in use and should neither expire nor be evicted as idle.
-    // The tuple arrives in parts from the sockopt paths (v0, v1 and the wildcard); a struct
-    // just for this call would only move the argument list elsewhere.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn lookup(
-        &mut self,
-        proto: u8,
-        family: Family,
-        saddr: &[u8; 16],
-        sport: u16,
-        daddr: Option<&[u8; 16]>,
-        dport: u16,
-        now: u64,
-    ) -> Option<Carried> {
-        let idx = self.bucket(proto, family, saddr, sport, dport);
+    pub(crate) fn lookup(&mut self, query: &Query, now: u64) -> Option<Carried> {
+        let idx = self.bucket(&query.key);
         let mut cur = self.buckets.get_mut(idx)?.as_deref_mut();
         while let Some(node) = cur {
-            if flow_matches(&node.key, proto, family, saddr, sport, daddr, dport) {
+            if query.matches(&node.key) {
                 node.last_seen = node.last_seen.max(now);
                 return Some(node.carried);
             }
@@ -649,7 +588,7 @@ impl Table {
 
     /// Whether `key` has a record (nothing about it changes).
     pub(crate) fn contains(&self, key: &Key) -> bool {
-        let idx = self.bucket_of_key(key);
+        let idx = self.bucket(key);
         let mut cur = self.buckets.get(idx).and_then(|h| h.as_deref());
         while let Some(node) = cur {
             if node.key == *key {
@@ -680,7 +619,7 @@ impl Table {
 
     /// Removes the record of `key` if `pred` says so of it; whether it was removed.
     fn remove_where(&mut self, key: &Key, pred: impl FnOnce(&Node) -> bool) -> bool {
-        let idx = self.bucket_of_key(key);
+        let idx = self.bucket(key);
         let Some(head) = self.buckets.get_mut(idx) else {
             return false;
         };
@@ -782,7 +721,7 @@ impl Table {
 
     /// The bucket `key` hashes to.
     pub(crate) fn bucket_for_test(&self, key: &Key) -> usize {
-        self.bucket_of_key(key)
+        self.bucket(key)
     }
 
     /// Links a record at the head of bucket `idx` without looking for its key or at the limit.

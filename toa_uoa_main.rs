@@ -9,10 +9,12 @@
 //! order, and undo it in reverse order on failure or unload; and the [`ffi::Handler`] that
 //! connects the kernel's callbacks to the logic.
 //!
-//! The files, each using only those listed before it: `option_codec`, `records`, `trust`,
-//! `stats`, `compat_v0` and `sockopt` (plain Rust, also built on the host), `mem` and `state`
-//! (the table's allocations and a namespace's state), `ffi` (the kernel), `netns` (a
-//! namespace's state, expiry, look-ups, statistics), `hooks` (packets and getname).
+//! The files, each using only those listed before it: `option_codec` (the option), `flow`
+//! (record and look-up tuples), `abi`, `mem`, `records` (the table), `trust`, `stats`,
+//! `compat_v0` and `sockopt` (the look-up ABI) are plain Rust, also built and tested on the
+//! host (`mem` is the kernel's allocation shim there); then `state` (a namespace's state),
+//! `ffi` (the kernel), `netns` (a namespace's expiry, look-ups, statistics), `hooks` (packets
+//! and getname).
 
 use kernel::error::Result;
 use kernel::init::InPlaceInit;
@@ -24,8 +26,10 @@ use crate::ffi::{
 };
 use crate::option_codec::Family;
 
+mod abi;
 mod compat_v0;
 mod ffi;
+mod flow;
 mod hooks;
 mod mem;
 mod netns;

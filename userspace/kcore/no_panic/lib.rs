@@ -8,6 +8,11 @@
 #[path = "../../../option_codec.rs"]
 mod option_codec;
 
+// (Its AF_* constants are for the ABI files, not built here.)
+#[allow(dead_code)]
+#[path = "../../../flow.rs"]
+mod flow;
+
 #[path = "../../../records.rs"]
 mod records;
 
@@ -54,7 +59,8 @@ mod mem {
 }
 
 use option_codec::{Carried, Family};
-use records::{Buckets, Key, Table};
+use flow::{Key, Query};
+use records::{Buckets, Table};
 
 /// Makes a table.
 pub fn new(max: u32, seed: u64) -> Option<Table> {
@@ -76,8 +82,19 @@ pub fn insert(t: &mut Table, k: &Key, c: &Carried, now: u64) -> u32 {
 }
 /// Looks up.
 pub fn lookup(t: &mut Table, k: &Key, any: bool, now: u64) -> Option<Carried> {
-    let d = if any { None } else { Some(&k.daddr) };
-    t.lookup(k.proto, k.family, &k.saddr, k.sport, d, k.dport, now)
+    let q = Query {
+        key: *k,
+        any_local: any,
+    };
+    t.lookup(&q, now)
+}
+/// A caller's look-up (the unmapping and wildcard rules).
+pub fn query(family: Family, s: [u8; 16], sp: u16, d: [u8; 16], dp: u16) -> Query {
+    Query::from_caller(17, family, s, sp, d, dp)
+}
+/// A connected socket's look-up.
+pub fn exact(k: &Key) -> Query {
+    Query::exact(*k)
 }
 /// Removes.
 pub fn remove(t: &mut Table, k: &Key) -> bool {

@@ -1,12 +1,40 @@
 //! The getsockopt ABI (PROTOCOL.md section 4) byte by byte: v1 in both `type` styles,
 //! v0 in its 18, 56 and 58 byte layouts, the family rules, the wildcard, the errors.
 
+use crate::abi::AbiError;
+use crate::flow::{Query, AF_INET, AF_INET6};
 use crate::option_codec::{Carried, Family};
-use crate::sockopt::{serve, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
+use crate::sockopt::{serve, MAX_LEN, UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use std::vec::Vec;
 
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
+/// The protocol of the socket the look-ups are made on.
+const UDP: u8 = 17;
+
+/// What the table was asked, with the wildcard as `None`.
+#[derive(Clone, Copy, Debug)]
+struct Asked {
+    family: Family,
+    saddr: [u8; 16],
+    sport: u16,
+    daddr: Option<[u8; 16]>,
+    dport: u16,
+}
+
+impl From<&Query> for Asked {
+    fn from(q: &Query) -> Asked {
+        assert_eq!(q.key.proto, UDP, "the socket's protocol");
+        if q.any_local {
+            assert_eq!(q.key.daddr, [0; 16], "a wildcard query's daddr");
+        }
+        Asked {
+            family: q.key.family,
+            saddr: q.key.saddr,
+            sport: q.key.sport,
+            daddr: (!q.any_local).then_some(q.key.daddr),
+            dport: q.key.dport,
+        }
+    }
+}
 
 fn v4(a: [u8; 4]) -> [u8; 16] {
     let mut x = [0u8; 16];
@@ -35,16 +63,17 @@ fn call(
     optlen: usize,
     input: &[u8],
     record: Carried,
-) -> (Result<Vec<u8>, AbiError>, Option<Query>) {
+) -> (Result<Vec<u8>, AbiError>, Option<Asked>) {
     let mut asked = None;
     let mut out = [0xAAu8; MAX_LEN];
     let n = optlen.min(MAX_LEN).min(input.len());
     let r = serve(
+        UDP,
         optname,
         optlen,
         &input[..n],
         |q| {
-            asked = Some(*q);
+            asked = Some(Asked::from(q));
             Some(record)
         },
         &mut out,
@@ -151,11 +180,11 @@ fn v1_errors() {
     }
     let mut out = [0u8; MAX_LEN];
     assert_eq!(
-        serve(UOA_SO_GET_LOOKUP1, 40, &input, |_| None, &mut out),
+        serve(UDP, UOA_SO_GET_LOOKUP1, 40, &input, |_| None, &mut out),
         Err(AbiError::NoRecord)
     );
     assert_eq!(
-        serve(2050, 40, &input, |_| None, &mut out),
+        serve(UDP, 2050, 40, &input, |_| None, &mut out),
         Err(AbiError::Invalid)
     );
     // A bigger buffer is fine; 40 bytes are served.
@@ -297,7 +326,7 @@ fn v0_errors() {
     }
     let mut out = [0u8; MAX_LEN];
     assert_eq!(
-        serve(UOA_SO_GET_LOOKUP, 58, &input, |_| None, &mut out),
+        serve(UDP, UOA_SO_GET_LOOKUP, 58, &input, |_| None, &mut out),
         Err(AbiError::NoRecord)
     );
 }
@@ -323,6 +352,7 @@ fn random_inputs_never_panic() {
             carried_v6()
         };
         let _ = serve(
+            UDP,
             optname,
             optlen,
             &input[..optlen.min(MAX_LEN)],

@@ -17,6 +17,14 @@ mod option_codec;
 
 mod mem;
 
+// The record and look-up tuples, and the look-up ABI's shared pieces.
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../abi.rs"]
+mod abi;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../flow.rs"]
+mod flow;
+
 // Each included file carries its own lints (`#![deny(...)]` at its top), as the module build
 // sees them. Outside the tests nothing in this crate uses the table, hence the dead-code
 // allowance.

@@ -5,8 +5,14 @@
 //! through the crate: the round trip the real getsockopt makes, without the kernel.
 
 #[allow(dead_code, unreachable_pub)]
+#[path = "../../../abi.rs"]
+mod abi;
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../../compat_v0.rs"]
 mod compat_v0;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../flow.rs"]
+mod flow;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../option_codec.rs"]
 mod option_codec;
@@ -16,8 +22,10 @@ mod sockopt;
 
 use std::net::{IpAddr, SocketAddr};
 
+use abi::AbiError;
+use flow::Query;
 use option_codec::{Carried, Family};
-use sockopt::{serve, AbiError, Query, MAX_LEN, UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
+use sockopt::{serve, MAX_LEN, UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use toa_uoa::abi::{FourTuple, UoaParamMap, UoaParamMapIpv4, UoaParamMapNoRealAf};
 
 fn sa(s: &str) -> SocketAddr {
@@ -57,14 +65,16 @@ fn kernel(
 ) -> Result<Vec<u8>, AbiError> {
     let mut out = [0u8; MAX_LEN];
     let n = serve(
+        17,
         optname,
         input.len(),
         input,
         |q: &Query| {
-            let same = q.saddr == bytes16(peer.ip())
-                && q.sport == peer.port()
-                && q.dport == local.port()
-                && q.daddr.is_none_or(|d| d == bytes16(local.ip()));
+            let k = &q.key;
+            let same = k.saddr == bytes16(peer.ip())
+                && k.sport == peer.port()
+                && k.dport == local.port()
+                && (q.any_local || k.daddr == bytes16(local.ip()));
             same.then_some(record)
         },
         &mut out,

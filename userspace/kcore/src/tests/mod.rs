@@ -1,9 +1,10 @@
 //! Tests of the record table (`src/records.rs`) on the host.
 
+use crate::flow::{Key, Query};
 use crate::mem;
 use crate::option_codec::{Carried, Family};
 use crate::records::{
-    Buckets, Expire, Insert, Key, OnConflict, Table, EVICT_WINDOW_RECORDS, MAX_BUCKETS, MIN_BUCKETS,
+    Buckets, Expire, Insert, OnConflict, Table, EVICT_WINDOW_RECORDS, MAX_BUCKETS, MIN_BUCKETS,
 };
 
 mod model;
@@ -39,20 +40,19 @@ fn carried(n: u8) -> Carried {
 
 /// Wildcard ("any local address") lookup of `k`'s flow.
 fn lookup_any(t: &mut Table, k: &Key, now: u64) -> Option<Carried> {
-    t.lookup(k.proto, k.family, &k.saddr, k.sport, None, k.dport, now)
+    let q = Query {
+        key: Key {
+            daddr: [0; 16],
+            ..*k
+        },
+        any_local: true,
+    };
+    t.lookup(&q, now)
 }
 
 /// Exact lookup of `k`.
 fn lookup_exact(t: &mut Table, k: &Key, now: u64) -> Option<Carried> {
-    t.lookup(
-        k.proto,
-        k.family,
-        &k.saddr,
-        k.sport,
-        Some(&k.daddr),
-        k.dport,
-        now,
-    )
+    t.lookup(&Query::exact(*k), now)
 }
 
 /// Runs a whole expiry sweep in chunks of `budget` buckets; returns (expired, chunks).

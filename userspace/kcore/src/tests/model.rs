@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 
 use super::{lookup_any, lookup_exact, sweep, v4, TCP, UDP};
+use crate::flow::Key;
 use crate::option_codec::{Carried, Family};
-use crate::records::{Buckets, Insert, Key, Table};
+use crate::records::{Buckets, Insert, Table};
 
 /// Number of flows (proto, family, saddr, sport, dport) in the model's key space.
 const FLOWS: u8 = 8;
