@@ -27,6 +27,7 @@ use kernel::types::Opaque;
 
 use crate::flow::{Key, AF_INET6 as LINUX_AF_INET6};
 use crate::option_codec::Family;
+use crate::path::{self, Sock, Task};
 use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
 use crate::stats::{self, Counter};
@@ -161,17 +162,6 @@ impl Drop for RcuGuard {
     }
 }
 
-/// The task a call comes from, as far as the getname answer's size depends on it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Task {
-    /// A kernel thread (no system call: its sockaddr buffers are its own).
-    pub(crate) kthread: bool,
-    /// A 32-bit task on a 64-bit kernel.
-    pub(crate) compat: bool,
-    /// The system call it is in (meaningless for a kernel thread).
-    pub(crate) syscall: i64,
-}
-
 /// The system calls whose every path to inet_getname/inet6_getname passes a
 /// `sockaddr_storage` (net/socket.c's accept, getsockname, getpeername; sock.c's SO_PEERNAME
 /// under getsockopt; io_uring's accept and getsockname commands). -1: not on this
@@ -230,33 +220,20 @@ impl<'a> Skb<'a> {
     }
 }
 
-/// What a socket says about its connection.
+/// A socket in a callback: its namespace, and what it says about its connection.
 #[derive(Clone, Copy)]
 pub(crate) struct SockView {
     net: NonNull<bindings::net>,
-    /// AF_INET or AF_INET6.
-    pub(crate) family: u16,
-    /// IPPROTO_TCP, IPPROTO_UDP, ...
-    pub(crate) protocol: u8,
-    /// TCP's state numbering (a UDP socket: CLOSE, or ESTABLISHED once connected).
-    pub(crate) state: u8,
-    /// The peer's port, 0 if none (host order).
-    pub(crate) peer_port: u16,
-    /// The local port (host order).
-    pub(crate) local_port: u16,
-    /// IPv4 peer and local addresses (an AF_INET6 socket's IPv4-mapped ones included).
-    pub(crate) peer4: [u8; 4],
-    pub(crate) local4: [u8; 4],
-    /// An AF_INET6 socket's peer and local addresses.
-    pub(crate) peer6: [u8; 16],
-    pub(crate) local6: [u8; 16],
+    /// The connection.
+    pub(crate) sock: Sock,
 }
 
-/// TCP states and the address family the getname decisions need.
-pub(crate) const TCP_SYN_SENT: u8 = bindings::TOA_UOA_TCP_SYN_SENT as u8;
-pub(crate) const TCP_CLOSE: u8 = bindings::TOA_UOA_TCP_CLOSE as u8;
-pub(crate) const TCP_LISTEN: u8 = bindings::TOA_UOA_TCP_LISTEN as u8;
-// The kernel's number is the ABI's (flow.rs): checked where both are known.
+// The kernel's TCP state numbers are those the logic names (path.rs): checked here, where
+// both are known.
+const _: () = assert!(bindings::TOA_UOA_TCP_SYN_SENT as u8 == path::TCP_SYN_SENT);
+const _: () = assert!(bindings::TOA_UOA_TCP_CLOSE as u8 == path::TCP_CLOSE);
+const _: () = assert!(bindings::TOA_UOA_TCP_LISTEN as u8 == path::TCP_LISTEN);
+// The kernel's number is the ABI's (flow.rs).
 const _: () = assert!(bindings::TOA_UOA_AF_INET6 as u16 == LINUX_AF_INET6);
 
 impl SockView {
@@ -270,15 +247,17 @@ impl SockView {
         unsafe { bindings::toa_uoa_sock_view(sk.as_ptr(), &mut v) };
         Some(SockView {
             net: NonNull::new(v.net)?,
-            family: v.family.into(),
-            protocol: v.protocol,
-            state: v.state,
-            peer_port: u16::from_be(v.peer_port),
-            local_port: v.local_port,
-            peer4: v.peer4.to_ne_bytes(),
-            local4: v.local4.to_ne_bytes(),
-            peer6: v.peer6,
-            local6: v.local6,
+            sock: Sock {
+                family: v.family.into(),
+                protocol: v.protocol,
+                state: v.state,
+                peer_port: u16::from_be(v.peer_port),
+                local_port: v.local_port,
+                peer4: v.peer4.to_ne_bytes(),
+                local4: v.local4.to_ne_bytes(),
+                peer6: v.peer6,
+                local6: v.local6,
+            },
         })
     }
 }
@@ -762,7 +741,7 @@ unsafe extern "C" fn sockopt_get<H: Handler>(
         // SAFETY: nf_getsockopt passes its own int by pointer, for the call.
         len: unsafe { &mut *len.as_ptr() },
     };
-    match H::getsockopt(net, view.protocol, optval, &mut call) {
+    match H::getsockopt(net, view.sock.protocol, optval, &mut call) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

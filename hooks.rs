@@ -1,75 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The two ends of the kernel path. On ingress (the LOCAL_IN hooks), let every packet go at
-//! once that has no IP options, no IPv6 extension header and is no TCP SYN; in the others,
-//! find the type-31 option and record what it carries under the tuple the receiving socket
-//! will see; a SYN starts a new connection, so it forgets the tuple's old record. At
-//! getpeername/getsockname/accept (kretprobes on inet_getname and inet6_getname), answer
-//! from the socket's record. Packets are never dropped or changed.
+//! The kernel path's two ends as the kernel hands them over: a packet at the LOCAL_IN hooks
+//! (an skb, read without being touched) and a getname call (a socket, the task making the
+//! call), turned into what `path` decides on. Packets are never dropped or changed.
 
-use crate::ffi::{self, HookNet, Net, NetCtx, Skb, SockView, Task};
-use crate::flow::{self, Key, Query, AF_INET, AF_INET6};
-use crate::netns;
-use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
-use crate::records::{Insert, OnConflict};
-use crate::stats::{self, Counter};
-
-/// Bytes of a packet (from its IP header) handed to the parser: the header, its options or
-/// extension headers and the ports.
-const PEEK_MAX: usize = 256;
-/// IPv4: the header length without options (in 32-bit words), the protocol's offset.
-const IPV4_IHL_PLAIN: u8 = 5;
-const IPV4_HEADER_LEN: usize = 20;
-const IPV4_PROTOCOL_AT: usize = 9;
-/// IPv6: the fixed header's length and its next-header field's offset.
-const IPV6_HEADER_LEN: usize = 40;
-const IPV6_NEXTHDR_AT: usize = 6;
-/// The IPv6 extension headers a type-31 option can be in or behind (hop-by-hop, routing,
-/// fragment, destination options): a first fragment may hold the option (in its fragmentable
-/// part) and the ports.
-const IPV6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
-
-/// sizeof(struct sockaddr_in), sizeof(struct sockaddr_in6).
-pub(crate) const SOCKADDR_IN_LEN: usize = 16;
-/// The larger of the two: what a getname answer needs at most.
-pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
-
-/// TCP flags byte offset in the TCP header, and the two flags that tell a SYN.
-const TCP_FLAGS_AT: usize = 13;
-const TCP_SYN: u8 = 0x02;
-const TCP_ACK: u8 = 0x10;
-
-/// Whether a packet whose IP header starts with `head` (at least 10 bytes of IPv4, 7 of
-/// IPv6) can leave at once: no IP options, no IPv6 extension header, and no TCP unless the
-/// caller says (`tcp_may_matter`) that the namespace holds TCP records a SYN could forget.
-pub(crate) fn passes(head: &[u8], family: Family, tcp_may_matter: impl FnOnce() -> bool) -> bool {
-    let (plain, protocol) = match family {
-        Family::V4 => (
-            head.first().map(|b| b & 0x0f) == Some(IPV4_IHL_PLAIN),
-            head.get(IPV4_PROTOCOL_AT).copied(),
-        ),
-        Family::V6 => {
-            let nh = head.get(IPV6_NEXTHDR_AT).copied();
-            (nh.is_some_and(|nh| !IPV6_EXTENSIONS.contains(&nh)), nh)
-        }
-    };
-    plain && (protocol != Some(IPPROTO_TCP) || !tcp_may_matter())
-}
-
-/// Whether TCP flags `flags` are a SYN's (SYN without ACK).
-pub(crate) fn is_syn(flags: u8) -> bool {
-    flags & (TCP_SYN | TCP_ACK) == TCP_SYN
-}
+use crate::ffi::{self, HookNet, Net, Skb, SockView};
+use crate::option_codec::Family;
+use crate::path::{self, HEAD_LEN, PEEK_MAX, SOCKADDR_IN6_LEN};
 
 /// A packet at LOCAL_IN. Almost none carry IP options or IPv6 extension headers: those
-/// leave after a look at their header. The rest is copied (at most [`PEEK_MAX`] bytes from
-/// the IP header, without touching the skb) and parsed.
+/// leave after a look at their header ([`path::passes`]). The rest is copied (at most
+/// [`PEEK_MAX`] bytes from the IP header, without touching the skb) and parsed.
 pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     let header_len = match family {
-        Family::V4 => IPV4_HEADER_LEN,
-        Family::V6 => IPV6_HEADER_LEN,
+        Family::V4 => path::IPV4_HEADER_LEN,
+        Family::V6 => path::IPV6_HEADER_LEN,
     };
-    let mut head = [0u8; IPV4_PROTOCOL_AT + 1];
+    let mut head = [0u8; HEAD_LEN];
     let Some(h) = skb.peek(0, &mut head) else {
         return;
     };
@@ -77,11 +24,11 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     // tuple's): in the common case, and under a SYN flood, it takes no lock.
     let syn_may_forget = || {
         let mut flags = [0u8; 1];
-        skb.peek(header_len + TCP_FLAGS_AT, &mut flags)
-            .is_some_and(|f| f.first().copied().is_some_and(is_syn))
+        skb.peek(header_len + path::TCP_FLAGS_AT, &mut flags)
+            .is_some_and(|f| f.first().copied().is_some_and(path::is_syn))
             && net.get().is_some_and(|n| n.has_records(true))
     };
-    if passes(h, family, syn_may_forget) {
+    if path::passes(h, family, syn_may_forget) {
         return;
     }
     let Some(net) = net.get() else {
@@ -90,261 +37,23 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     let mut buf = [0u8; PEEK_MAX];
     let len = skb.len().min(PEEK_MAX);
     if let Some(pkt) = buf.get_mut(..len).and_then(|b| skb.peek(0, b)) {
-        rx(&net, pkt);
+        path::rx(&net, pkt);
     }
 }
 
-/// The key of a TCP SYN (without ACK), or `None` for any other packet.
-fn syn_key(pkt: &[u8]) -> Option<Key> {
-    let t = option_codec::find_transport(pkt).ok()?;
-    if t.protocol != IPPROTO_TCP {
-        return None;
-    }
-    if !is_syn(*pkt.get(t.offset.checked_add(TCP_FLAGS_AT)?)?) {
-        return None;
-    }
-    option_codec::outer_tuple(pkt, t.protocol, t.offset).map(|t| Key::from(&t))
-}
-
-/// Handles the first bytes of a packet, from its IP header (`pkt`, at most
-/// `TOA_UOA_PEEK_MAX` bytes: the header, its options or extension headers and the ports).
-///
-/// An option, well-formed or not, makes the namespace's state if it has none (it is counted
-/// there); a packet without one needs the state only if there is one (a SYN forgets a record).
-fn rx(net: &Net<'_>, pkt: &[u8]) {
-    match option_codec::parse_packet(pkt) {
-        Ok(Some(p)) => {
-            if let Some(ctx) = netns::activate(net) {
-                record(&ctx, pkt, &p);
-            }
-        }
-        Ok(None) => {
-            if let Some(ctx) = net.ctx() {
-                forget_on_syn(&ctx, pkt);
-            }
-        }
-        Err(e) => {
-            if let Some(ctx) = netns::activate(net) {
-                ctx.count_index(stats::malformed(e));
-                if let Some((family, saddr, _)) = option_codec::outer_addresses(pkt) {
-                    ffi::log_malformed(e.name(), family, &saddr);
-                }
-                forget_on_syn(&ctx, pkt);
-            }
-        }
-    }
-}
-
-/// A SYN without a (valid) option: whatever was recorded for its tuple belonged to an
-/// earlier connection and must not answer for this one. A SYN from outside
-/// `trusted_sources` forgets nothing (anyone could send it); as it carries no option, it is
-/// not counted as an untrusted option either: it is an ordinary client's SYN.
-fn forget_on_syn(ctx: &NetCtx<'_>, pkt: &[u8]) {
-    if let Some(key) = syn_key(pkt) {
-        if !ctx.trust().allows(key.family, &key.saddr) {
-            return;
-        }
-        // The socket look-up only for a tuple that has a record: on a live connection's
-        // tuple the SYN opens nothing (it is forged, or stray).
-        let has_record = ctx.lock().table.contains(&key);
-        if !has_record || ctx.tcp_socket(&key, true) {
-            return;
-        }
-        if ctx.lock().table.remove(&key) {
-            ctx.count(Counter::RecordsForgottenBySyn);
-        }
-    }
-}
-
-fn record(ctx: &NetCtx<'_>, pkt: &[u8], parsed: &option_codec::Parsed) {
-    if parsed.protocol != IPPROTO_TCP && parsed.protocol != IPPROTO_UDP {
-        ctx.count(Counter::OptionsNotTcpUdp);
-        return;
-    }
-    let Some(t) = parsed.outer_tuple(pkt) else {
-        // The ports are not within the bytes the parser was given.
-        ctx.count_index(stats::malformed(option_codec::Error::Truncated));
-        return;
-    };
-    if !ctx.trust().allows(t.family, &t.saddr) {
-        ctx.count(Counter::OptionsUntrusted);
-        ffi::log_untrusted(t.family, &t.saddr);
-        return;
-    }
-    ctx.count(Counter::OptionsValid);
-    // A TCP connection's addresses are set once: an option with other addresses for a tuple
-    // that has a record is ignored (a forged ACK needs no valid sequence number to reach
-    // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
-    // a live connection.
-    let key = Key::from(&t);
-    let now = ffi::jiffies();
-    let (mut outcome, grow) = {
-        let mut l = ctx.lock();
-        let outcome = if t.protocol == IPPROTO_TCP {
-            l.table
-                .insert_with(&key, &parsed.carried, now, OnConflict::Keep)
-        } else {
-            l.table.insert(&key, &parsed.carried, now)
-        };
-        // The first record of a table still at its small size: have it grown now.
-        let grow =
-            !l.grow_asked && l.table.len() > 0 && l.table.buckets() < l.table.buckets_wanted();
-        l.grow_asked |= grow;
-        (outcome, grow)
-    };
-    if grow {
-        ctx.grow_soon();
-    }
-    if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_socket(&key, true) {
-        outcome = ctx
-            .lock()
-            .table
-            .insert_with(&key, &parsed.carried, now, OnConflict::Replace);
-    }
-    let counter = match outcome {
-        Insert::New => Counter::RecordsNew,
-        Insert::Replaced => Counter::RecordsReplaced,
-        Insert::Refreshed => Counter::RecordsRefreshed,
-        Insert::NewAfterEvicting => {
-            ctx.count(Counter::RecordsEvicted);
-            Counter::RecordsNew
-        }
-        Insert::DroppedAtLimit => Counter::RecordsDroppedAtLimit,
-        Insert::AllocFailed => Counter::RecordsAllocFailed,
-        Insert::Kept => Counter::OptionsIgnoredLiveTcp,
-    };
-    ctx.count(counter);
-}
-
-/// Writes `addr:port` of `family` as a sockaddr_in or sockaddr_in6 into `out`; returns
-/// its length. Every byte of the structure is written (zeros where nothing else goes).
-pub(crate) fn sockaddr(
-    family: Family,
-    addr: &[u8; 16],
-    port: u16,
-    out: &mut [u8; SOCKADDR_IN6_LEN],
-) -> usize {
-    out.fill(0);
-    let port = port.to_be_bytes();
-    match family {
-        Family::V4 => {
-            // family, port, sin_addr, 8 bytes of zero
-            out[..2].copy_from_slice(&AF_INET.to_ne_bytes());
-            out[2..4].copy_from_slice(&port);
-            out[4..8].copy_from_slice(&addr[..4]);
-            SOCKADDR_IN_LEN
-        }
-        Family::V6 => {
-            // family, port, flowinfo 0, sin6_addr, scope_id 0
-            out[..2].copy_from_slice(&AF_INET6.to_ne_bytes());
-            out[2..4].copy_from_slice(&port);
-            out[8..24].copy_from_slice(addr);
-            SOCKADDR_IN6_LEN
-        }
-    }
-}
-
-/// Whether a getname on `sock` could be answered from a record: a connected TCP or UDP
-/// socket in a namespace that is up and holds records of its protocol. Only a connected
-/// socket has a peer a record can be about: a listening, unbound or unconnected one (no peer
-/// port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's answer, whatever records exist
-/// (its tuple's zero peer would otherwise match a record made from a packet sent from
-/// [::]:0). The record counts are read unlocked: a record a connection's handshake made was
-/// published (by the unlock after its insert) before the socket could be accepted and asked
-/// its name.
+/// Whether a getname on `sock` might be answered ([`path::getname_wanted`]).
 pub(crate) fn getname_wanted(net: &Net<'_>, sock: &SockView) -> bool {
-    let tcp = sock.protocol == IPPROTO_TCP;
-    (tcp || sock.protocol == IPPROTO_UDP)
-        && sock.peer_port != 0
-        && ![ffi::TCP_LISTEN, ffi::TCP_CLOSE, ffi::TCP_SYN_SENT].contains(&sock.state)
-        && net.live()
-        && net.has_records(tcp)
+    path::getname_wanted(net, &sock.sock)
 }
 
-/// A connected socket's tuple as the packets arriving for it carry it: the peer is the
-/// source. An AF_INET6 socket's IPv4-mapped addresses are IPv4 (the packets are).
-pub(crate) fn key_of_sock(sock: &SockView) -> Key {
-    let mut key = Key {
-        proto: sock.protocol,
-        family: Family::V4,
-        saddr: [0; 16],
-        sport: sock.peer_port,
-        daddr: [0; 16],
-        dport: sock.local_port,
-    };
-    if sock.family == AF_INET6 && flow::unmap(&sock.peer6).is_none() {
-        key.family = Family::V6;
-        key.saddr = sock.peer6;
-        key.daddr = sock.local6;
-    } else {
-        key.saddr[..4].copy_from_slice(&sock.peer4);
-        key.daddr[..4].copy_from_slice(&sock.local4);
-    }
-    key
-}
-
-/// The most a getname's sockaddr buffer is known to hold. A `sockaddr_storage` only inside
-/// the system calls whose every path to inet_getname/inet6_getname passes one
-/// ([`ffi::STORAGE_SYSCALLS`]), from a native (not compat) user task. Anything else may pass
-/// the socket family's own sockaddr and no more: kernel threads (ocfs2 and sunrpc pass a bare
-/// sockaddr_in) and in-kernel users inside other system calls (usnic from a verbs write,
-/// iSCSI from a sysfs read). This decides only the 64 case, whose answer (a 28-byte
-/// sockaddr_in6 for an AF_INET socket) is longer than that; elsewhere the kernel's own answer
-/// is as long as ours.
-pub(crate) fn getname_room(task: &Task, socket_family: u16) -> usize {
-    /// sizeof(struct sockaddr_storage)
-    const STORAGE: usize = 128;
-    if !task.kthread && !task.compat && ffi::STORAGE_SYSCALLS.contains(&task.syscall) {
-        STORAGE
-    } else if socket_family == AF_INET6 {
-        SOCKADDR_IN6_LEN
-    } else {
-        SOCKADDR_IN_LEN
-    }
-}
-
-/// The getname answer for `sock` (`peer`: getpeername/accept, else getsockname): the
-/// record's CIP:CPORT or VIP:VPORT written to `out`, with its length; `None` (the kernel's
-/// answer stands) when there is no record.
+/// The getname answer for `sock` ([`path::getname`]), for the current task's buffer.
 pub(crate) fn getname(
     net: &Net<'_>,
     sock: &SockView,
     peer: bool,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
-    // No state, no record.
-    let ctx = net.ctx()?;
-    let key = key_of_sock(sock);
-    answer(
-        &ctx,
-        &key,
-        peer,
-        || getname_room(&ffi::current_task(), sock.family),
-        out,
-    )
-}
-
-/// The answer for a socket whose tuple is `key`. `room` gives the most the caller's buffer
-/// is known to hold (asked only when there is a record): an answer longer than that is not
-/// given, and counted.
-fn answer(
-    ctx: &NetCtx<'_>,
-    key: &Key,
-    peer: bool,
-    room: impl FnOnce() -> usize,
-    out: &mut [u8; SOCKADDR_IN6_LEN],
-) -> Option<usize> {
-    let now = ffi::jiffies();
-    let c: Carried = ctx.lock().table.lookup(&Query::exact(*key), now)?;
-    let len = if peer {
-        sockaddr(c.family, &c.cip, c.cport, out)
-    } else {
-        sockaddr(c.family, &c.vip, c.vport, out)
-    };
-    if len > room() {
-        ctx.count(Counter::GetnameKeptForKernel);
-        return None;
-    }
-    ctx.count(Counter::GetnameRewritten);
-    Some(len)
+    let family = sock.sock.family;
+    let room = || path::getname_room(&ffi::current_task(), family, &ffi::STORAGE_SYSCALLS);
+    path::getname(net, &sock.sock, peer, room, out)
 }

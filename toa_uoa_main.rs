@@ -12,9 +12,11 @@
 //! The files, each using only those listed before it: `option_codec` (the option), `flow`
 //! (record and look-up tuples), `abi`, `mem`, `records` (the table), `trust`, `stats`,
 //! `compat_v0` and `sockopt` (the look-up ABI) are plain Rust, also built and tested on the
-//! host (`mem` is the kernel's allocation shim there); then `state` (a namespace's state),
-//! `ffi` (the kernel), `netns` (a namespace's expiry, look-ups, statistics), `hooks` (packets
-//! and getname).
+//! host (`mem` is the kernel's allocation shim there), and so are `state` (a namespace's
+//! state, and the traits the logic sees a namespace through), `path` (what the kernel path
+//! decides: packets, getname, look-ups) and `expiry`; then `ffi` (the kernel), `netns` (a
+//! namespace on the kernel's side, the traits' implementation), `hooks` (packets and sockets
+//! as the kernel hands them over).
 
 use kernel::error::Result;
 use kernel::init::InPlaceInit;
@@ -28,6 +30,7 @@ use crate::option_codec::Family;
 
 mod abi;
 mod compat_v0;
+mod expiry;
 mod ffi;
 mod flow;
 mod hooks;
@@ -37,6 +40,7 @@ mod netns;
 // tool use all of it); the module uses the parser only.
 #[allow(unreachable_pub, dead_code)]
 mod option_codec;
+mod path;
 mod records;
 mod sockopt;
 mod state;

@@ -52,3 +52,23 @@ mod tests;
 mod trust;
 #[cfg(test)]
 mod trust_tests;
+
+// The kernel path's decisions (packets, getname, look-ups, expiry) over the traits a
+// namespace is seen through, which the tests implement with a fake namespace.
+#[allow(dead_code)]
+#[path = "../../../stats.rs"]
+mod stats;
+// (Some items are the kernel side's only.)
+#[allow(dead_code)]
+#[path = "../../../state.rs"]
+mod state;
+// (Some items are the kernel side's only.)
+#[allow(dead_code)]
+#[path = "../../../path.rs"]
+mod path;
+// (Some items are the kernel side's only.)
+#[allow(dead_code)]
+#[path = "../../../expiry.rs"]
+mod expiry;
+#[cfg(test)]
+mod path_tests;

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the kernel path decides, over a namespace seen through the [`Namespace`] traits (the
+//! kernel's in the module, a fake in the host tests), each decision in one place. On
+//! ingress: which packets are looked at (most leave after a look at their IP header), what
+//! an option records under the tuple the receiving socket will see, what a TCP SYN forgets
+//! (it starts a new connection on its tuple). At getname: which calls might be answered,
+//! the socket's tuple, how much room the caller's buffer has, and the answer. At getsockopt:
+//! the counted look-up. Packets are never dropped or changed.
+
+// The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
+// host crate userspace/kcore, wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+use crate::abi::AbiError;
+use crate::flow::{self, Key, Query, AF_INET, AF_INET6};
+use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
+use crate::records::{Insert, OnConflict};
+use crate::sockopt::{self, MAX_LEN, UOA_SO_GET_LOOKUP1};
+use crate::state::{Namespace, NamespaceState};
+use crate::stats::{self, Counter};
+
+/// Bytes of a packet (from its IP header) handed to the parser: the header, its options or
+/// extension headers and the ports.
+pub(crate) const PEEK_MAX: usize = 256;
+/// IPv4: the header length without options (in 32-bit words), the protocol's offset.
+const IPV4_IHL_PLAIN: u8 = 5;
+pub(crate) const IPV4_HEADER_LEN: usize = 20;
+pub(crate) const IPV4_PROTOCOL_AT: usize = 9;
+/// IPv6: the fixed header's length and its next-header field's offset.
+pub(crate) const IPV6_HEADER_LEN: usize = 40;
+const IPV6_NEXTHDR_AT: usize = 6;
+/// The IPv6 extension headers a type-31 option can be in or behind (hop-by-hop, routing,
+/// fragment, destination options): a first fragment may hold the option (in its fragmentable
+/// part) and the ports.
+const IPV6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
+
+/// sizeof(struct sockaddr_in), sizeof(struct sockaddr_in6).
+pub(crate) const SOCKADDR_IN_LEN: usize = 16;
+/// The larger of the two: what a getname answer needs at most.
+pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
+
+/// TCP flags byte offset in the TCP header, and the two flags that tell a SYN.
+pub(crate) const TCP_FLAGS_AT: usize = 13;
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
+
+/// The bytes of the IP header [`passes`] looks at.
+pub(crate) const HEAD_LEN: usize = IPV4_PROTOCOL_AT + 1;
+
+/// Whether a packet whose IP header starts with `head` (at least 10 bytes of IPv4, 7 of
+/// IPv6) can leave at once: no IP options, no IPv6 extension header, and no TCP unless the
+/// caller says (`tcp_may_matter`) that the namespace holds TCP records a SYN could forget.
+pub(crate) fn passes(head: &[u8], family: Family, tcp_may_matter: impl FnOnce() -> bool) -> bool {
+    let (plain, protocol) = match family {
+        Family::V4 => (
+            head.first().map(|b| b & 0x0f) == Some(IPV4_IHL_PLAIN),
+            head.get(IPV4_PROTOCOL_AT).copied(),
+        ),
+        Family::V6 => {
+            let nh = head.get(IPV6_NEXTHDR_AT).copied();
+            (nh.is_some_and(|nh| !IPV6_EXTENSIONS.contains(&nh)), nh)
+        }
+    };
+    // A header too short to tell is looked at (the parser says what is wrong with it).
+    plain && protocol.is_some_and(|p| p != IPPROTO_TCP || !tcp_may_matter())
+}
+
+/// Whether TCP flags `flags` are a SYN's (SYN without ACK).
+pub(crate) fn is_syn(flags: u8) -> bool {
+    flags & (TCP_SYN | TCP_ACK) == TCP_SYN
+}
+
+/// The key of a TCP SYN (without ACK), or `None` for any other packet.
+fn syn_key(pkt: &[u8]) -> Option<Key> {
+    let t = option_codec::find_transport(pkt).ok()?;
+    if t.protocol != IPPROTO_TCP {
+        return None;
+    }
+    if !is_syn(*pkt.get(t.offset.checked_add(TCP_FLAGS_AT)?)?) {
+        return None;
+    }
+    option_codec::outer_tuple(pkt, t.protocol, t.offset).map(|t| Key::from(&t))
+}
+
+/// Handles the first bytes of a packet, from its IP header (`pkt`, at most [`PEEK_MAX`]
+/// bytes: the header, its options or extension headers and the ports).
+///
+/// An option, well-formed or not, makes the namespace's state if it has none (it is counted
+/// there); a packet without one needs the state only if there is one (a SYN forgets a record).
+pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8]) {
+    match option_codec::parse_packet(pkt) {
+        Ok(Some(p)) => {
+            if let Some(ctx) = net.activate() {
+                record(&ctx, pkt, &p);
+            }
+        }
+        Ok(None) => {
+            if let Some(ctx) = net.state() {
+                forget_on_syn(&ctx, pkt);
+            }
+        }
+        Err(e) => {
+            if let Some(ctx) = net.activate() {
+                ctx.count_index(stats::malformed(e));
+                if let Some((family, saddr, _)) = option_codec::outer_addresses(pkt) {
+                    ctx.log_malformed(e.name(), family, &saddr);
+                }
+                forget_on_syn(&ctx, pkt);
+            }
+        }
+    }
+}
+
+/// A SYN without a (valid) option: whatever was recorded for its tuple belonged to an
+/// earlier connection and must not answer for this one. A SYN from outside
+/// `trusted_sources` forgets nothing (anyone could send it); as it carries no option, it is
+/// not counted as an untrusted option either: it is an ordinary client's SYN.
+fn forget_on_syn<S: NamespaceState>(ctx: &S, pkt: &[u8]) {
+    if let Some(key) = syn_key(pkt) {
+        if !ctx.trust().allows(key.family, &key.saddr) {
+            return;
+        }
+        // The socket look-up only for a tuple that has a record: on a live connection's
+        // tuple the SYN opens nothing (it is forged, or stray).
+        let has_record = ctx.lock().table.contains(&key);
+        if !has_record || ctx.tcp_socket(&key, true) {
+            return;
+        }
+        if ctx.lock().table.remove(&key) {
+            ctx.count(Counter::RecordsForgottenBySyn);
+        }
+    }
+}
+
+/// A well-formed option: counted, and recorded if its packet is TCP or UDP from a trusted
+/// source.
+fn record<S: NamespaceState>(ctx: &S, pkt: &[u8], parsed: &option_codec::Parsed) {
+    if parsed.protocol != IPPROTO_TCP && parsed.protocol != IPPROTO_UDP {
+        ctx.count(Counter::OptionsNotTcpUdp);
+        return;
+    }
+    let Some(t) = parsed.outer_tuple(pkt) else {
+        // The ports are not within the bytes the parser was given.
+        ctx.count_index(stats::malformed(option_codec::Error::Truncated));
+        return;
+    };
+    if !ctx.trust().allows(t.family, &t.saddr) {
+        ctx.count(Counter::OptionsUntrusted);
+        ctx.log_untrusted(t.family, &t.saddr);
+        return;
+    }
+    ctx.count(Counter::OptionsValid);
+    // A TCP connection's addresses are set once: an option with other addresses for a tuple
+    // that has a record is ignored (a forged ACK needs no valid sequence number to reach
+    // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
+    // a live connection.
+    let key = Key::from(&t);
+    let now = ctx.now();
+    let (mut outcome, grow) = {
+        let mut l = ctx.lock();
+        let outcome = if t.protocol == IPPROTO_TCP {
+            l.table
+                .insert_with(&key, &parsed.carried, now, OnConflict::Keep)
+        } else {
+            l.table.insert(&key, &parsed.carried, now)
+        };
+        // The first record of a table still at its small size: have it grown now.
+        let grow =
+            !l.grow_asked && l.table.len() > 0 && l.table.buckets() < l.table.buckets_wanted();
+        l.grow_asked |= grow;
+        (outcome, grow)
+    };
+    if grow {
+        ctx.grow_soon();
+    }
+    if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_socket(&key, true) {
+        outcome = ctx
+            .lock()
+            .table
+            .insert_with(&key, &parsed.carried, now, OnConflict::Replace);
+    }
+    let counter = match outcome {
+        Insert::New => Counter::RecordsNew,
+        Insert::Replaced => Counter::RecordsReplaced,
+        Insert::Refreshed => Counter::RecordsRefreshed,
+        Insert::NewAfterEvicting => {
+            ctx.count(Counter::RecordsEvicted);
+            Counter::RecordsNew
+        }
+        Insert::DroppedAtLimit => Counter::RecordsDroppedAtLimit,
+        Insert::AllocFailed => Counter::RecordsAllocFailed,
+        Insert::Kept => Counter::OptionsIgnoredLiveTcp,
+    };
+    ctx.count(counter);
+}
+
+/// Writes `addr:port` of `family` as a sockaddr_in or sockaddr_in6 into `out`; returns
+/// its length. Every byte of the structure is written (zeros where nothing else goes).
+pub(crate) fn sockaddr(
+    family: Family,
+    addr: &[u8; 16],
+    port: u16,
+    out: &mut [u8; SOCKADDR_IN6_LEN],
+) -> usize {
+    out.fill(0);
+    let port = port.to_be_bytes();
+    match family {
+        Family::V4 => {
+            // family, port, sin_addr, 8 bytes of zero
+            out[..2].copy_from_slice(&AF_INET.to_ne_bytes());
+            out[2..4].copy_from_slice(&port);
+            out[4..8].copy_from_slice(&addr[..4]);
+            SOCKADDR_IN_LEN
+        }
+        Family::V6 => {
+            // family, port, flowinfo 0, sin6_addr, scope_id 0
+            out[..2].copy_from_slice(&AF_INET6.to_ne_bytes());
+            out[2..4].copy_from_slice(&port);
+            out[8..24].copy_from_slice(addr);
+            SOCKADDR_IN6_LEN
+        }
+    }
+}
+
+/// What a socket says about its connection (the kernel's `struct sock`, copied).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Sock {
+    /// AF_INET or AF_INET6.
+    pub(crate) family: u16,
+    /// IPPROTO_TCP, IPPROTO_UDP, ...
+    pub(crate) protocol: u8,
+    /// TCP's state numbering (a UDP socket: CLOSE, or ESTABLISHED once connected).
+    pub(crate) state: u8,
+    /// The peer's port, 0 if none (host order).
+    pub(crate) peer_port: u16,
+    /// The local port (host order).
+    pub(crate) local_port: u16,
+    /// IPv4 peer address (an AF_INET6 socket's IPv4-mapped one included).
+    pub(crate) peer4: [u8; 4],
+    /// IPv4 local address.
+    pub(crate) local4: [u8; 4],
+    /// An AF_INET6 socket's peer address.
+    pub(crate) peer6: [u8; 16],
+    /// An AF_INET6 socket's local address.
+    pub(crate) local6: [u8; 16],
+}
+
+/// The TCP states (include/net/tcp_states.h) in which a socket has no peer a record can be
+/// about.
+pub(crate) const TCP_SYN_SENT: u8 = 2;
+/// Closed, or never connected.
+pub(crate) const TCP_CLOSE: u8 = 7;
+/// Listening.
+pub(crate) const TCP_LISTEN: u8 = 10;
+
+/// The task a getname call comes from, as far as the answer's size depends on it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Task {
+    /// A kernel thread (no system call: its sockaddr buffers are its own).
+    pub(crate) kthread: bool,
+    /// A 32-bit task on a 64-bit kernel.
+    pub(crate) compat: bool,
+    /// The system call it is in (meaningless for a kernel thread).
+    pub(crate) syscall: i64,
+}
+
+/// Whether a getname on `sock` could be answered from a record: a connected TCP or UDP
+/// socket in a namespace that is up and holds records of its protocol. Only a connected
+/// socket has a peer a record can be about: a listening, unbound or unconnected one (no peer
+/// port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's answer, whatever records exist
+/// (its tuple's zero peer would otherwise match a record made from a packet sent from
+/// [::]:0). The record counts are read unlocked: a record a connection's handshake made was
+/// published (by the unlock after its insert) before the socket could be accepted and asked
+/// its name.
+pub(crate) fn getname_wanted<N: Namespace>(net: &N, sock: &Sock) -> bool {
+    let tcp = sock.protocol == IPPROTO_TCP;
+    (tcp || sock.protocol == IPPROTO_UDP)
+        && sock.peer_port != 0
+        && ![TCP_LISTEN, TCP_CLOSE, TCP_SYN_SENT].contains(&sock.state)
+        && net.live()
+        && net.has_records(tcp)
+}
+
+/// A connected socket's tuple as the packets arriving for it carry it: the peer is the
+/// source. An AF_INET6 socket's IPv4-mapped addresses are IPv4 (the packets are).
+pub(crate) fn key_of_sock(sock: &Sock) -> Key {
+    let mut key = Key {
+        proto: sock.protocol,
+        family: Family::V4,
+        saddr: [0; 16],
+        sport: sock.peer_port,
+        daddr: [0; 16],
+        dport: sock.local_port,
+    };
+    if sock.family == AF_INET6 && flow::unmap(&sock.peer6).is_none() {
+        key.family = Family::V6;
+        key.saddr = sock.peer6;
+        key.daddr = sock.local6;
+    } else {
+        key.saddr[..4].copy_from_slice(&sock.peer4);
+        key.daddr[..4].copy_from_slice(&sock.local4);
+    }
+    key
+}
+
+/// The most a getname's sockaddr buffer is known to hold. A `sockaddr_storage` only inside
+/// the system calls whose every path to inet_getname/inet6_getname passes one
+/// (`storage_syscalls`), from a native (not compat) user task. Anything else may pass
+/// the socket family's own sockaddr and no more: kernel threads (ocfs2 and sunrpc pass a bare
+/// sockaddr_in) and in-kernel users inside other system calls (usnic from a verbs write,
+/// iSCSI from a sysfs read). This decides only the 64 case, whose answer (a 28-byte
+/// sockaddr_in6 for an AF_INET socket) is longer than that; elsewhere the kernel's own answer
+/// is as long as ours.
+pub(crate) fn getname_room(task: &Task, socket_family: u16, storage_syscalls: &[i64]) -> usize {
+    /// sizeof(struct sockaddr_storage)
+    const STORAGE: usize = 128;
+    if !task.kthread && !task.compat && storage_syscalls.contains(&task.syscall) {
+        STORAGE
+    } else if socket_family == AF_INET6 {
+        SOCKADDR_IN6_LEN
+    } else {
+        SOCKADDR_IN_LEN
+    }
+}
+
+/// The getname answer for `sock` (`peer`: getpeername/accept, else getsockname): the
+/// record's CIP:CPORT or VIP:VPORT written to `out`, with its length; `None` (the kernel's
+/// answer stands) when there is no record.
+///
+/// `room` gives the most the caller's buffer is known to hold ([`getname_room`]; asked only
+/// when there is a record): an answer longer than that is not given, and counted.
+pub(crate) fn getname<N: Namespace>(
+    net: &N,
+    sock: &Sock,
+    peer: bool,
+    room: impl FnOnce() -> usize,
+    out: &mut [u8; SOCKADDR_IN6_LEN],
+) -> Option<usize> {
+    // No state, no record.
+    let ctx = net.state()?;
+    answer(&ctx, &key_of_sock(sock), peer, room, out)
+}
+
+/// The answer for a socket whose tuple is `key`.
+fn answer<S: NamespaceState>(
+    ctx: &S,
+    key: &Key,
+    peer: bool,
+    room: impl FnOnce() -> usize,
+    out: &mut [u8; SOCKADDR_IN6_LEN],
+) -> Option<usize> {
+    let now = ctx.now();
+    let c: Carried = ctx.lock().table.lookup(&Query::exact(*key), now)?;
+    let len = if peer {
+        sockaddr(c.family, &c.cip, c.cport, out)
+    } else {
+        sockaddr(c.family, &c.vip, c.vport, out)
+    };
+    if len > room() {
+        ctx.count(Counter::GetnameKeptForKernel);
+        return None;
+    }
+    ctx.count(Counter::GetnameRewritten);
+    Some(len)
+}
+
+/// A getsockopt look-up of the namespace's records through the ABI, counted: `input` is what
+/// the caller's buffer held (`optlen` its length), `out` the answer's bytes (every one
+/// written), of the length returned. Without the namespace's state (`ctx` `None`: no memory
+/// to make it) there is no record, and nothing is counted.
+pub(crate) fn lookup<S: NamespaceState>(
+    ctx: Option<&S>,
+    protocol: u8,
+    optname: i32,
+    optlen: usize,
+    input: &[u8],
+    out: &mut [u8; MAX_LEN],
+) -> Result<usize, AbiError> {
+    let lookup = |q: &Query| -> Option<Carried> {
+        let ctx = ctx?;
+        let now = ctx.now();
+        ctx.lock().table.lookup(q, now)
+    };
+    let v1 = optname == UOA_SO_GET_LOOKUP1;
+    let r = sockopt::serve(protocol, optname, optlen, input, lookup, out);
+    let Some(ctx) = ctx else {
+        return r;
+    };
+    ctx.count(match (&r, v1) {
+        (Ok(_), true) => Counter::LookupsV1Hit,
+        (Ok(_), false) => Counter::LookupsV0Hit,
+        (Err(AbiError::NoRecord), true) => Counter::LookupsV1Miss,
+        (Err(AbiError::NoRecord), false) => Counter::LookupsV0Miss,
+        (Err(_), _) => Counter::LookupsRefused,
+    });
+    r
+}

@@ -1,0 +1,624 @@
+//! The kernel path's decisions (`path.rs`, `expiry.rs`) run on the host against a fake
+//! namespace: packets built by the codec's test builders (written from the wire format), the
+//! record table, counters, sockets and the clock all visible to the test.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+use toa_uoa_codec as wire;
+
+#[path = "../../codec/tests/common/mod.rs"]
+mod packets;
+
+use crate::expiry;
+use crate::flow::{Key, AF_INET, AF_INET6};
+use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
+use crate::path::{self, Sock, Task, HEAD_LEN, SOCKADDR_IN6_LEN};
+use crate::records::Table;
+use crate::sockopt::{MAX_LEN, UOA_SO_GET_LOOKUP1};
+use crate::state::{Locked, Namespace, NamespaceState};
+use crate::stats::{self, Counter, TOTAL};
+use crate::trust::Trust;
+
+/// A namespace's state as the fake keeps it.
+struct FakeState {
+    locked: RefCell<Locked>,
+    trust: Trust,
+    counters: RefCell<Vec<u64>>,
+    /// TCP sockets that exist: their tuple, and whether each is a full socket.
+    sockets: RefCell<Vec<(Key, bool)>>,
+    now: Cell<u64>,
+    grow_asked: Cell<u32>,
+    logs: RefCell<Vec<String>>,
+}
+
+/// A namespace: its state once activated.
+struct FakeNet {
+    state: FakeState,
+    active: Cell<bool>,
+    /// Whether activation finds memory.
+    memory: bool,
+    live: bool,
+}
+
+impl FakeNet {
+    fn new(trusted: &str) -> FakeNet {
+        FakeNet {
+            state: FakeState {
+                locked: RefCell::new(Locked::new(Table::new_small(4000, 7).unwrap())),
+                trust: Trust::parse(trusted.as_bytes()).unwrap(),
+                counters: RefCell::new(vec![0; TOTAL as usize]),
+                sockets: RefCell::new(Vec::new()),
+                now: Cell::new(1000),
+                grow_asked: Cell::new(0),
+                logs: RefCell::new(Vec::new()),
+            },
+            active: Cell::new(false),
+            memory: true,
+            live: true,
+        }
+    }
+
+    fn counter(&self, c: Counter) -> u64 {
+        self.state.counters.borrow()[c.index() as usize]
+    }
+
+    fn malformed(&self) -> u64 {
+        let counters = self.state.counters.borrow();
+        counters[stats::FIXED as usize..].iter().sum()
+    }
+
+    fn records(&self) -> u32 {
+        self.state.locked.borrow().table.len()
+    }
+}
+
+impl Namespace for FakeNet {
+    type State<'s> = &'s FakeState;
+
+    fn state(&self) -> Option<&FakeState> {
+        self.active.get().then_some(&self.state)
+    }
+
+    fn activate(&self) -> Option<&FakeState> {
+        if self.memory {
+            self.active.set(true);
+        }
+        self.state()
+    }
+
+    fn live(&self) -> bool {
+        self.live
+    }
+
+    fn has_records(&self, tcp: bool) -> bool {
+        let proto = if tcp { IPPROTO_TCP } else { IPPROTO_UDP };
+        self.state.locked.borrow().table.len_of(proto) != 0
+    }
+}
+
+impl NamespaceState for &FakeState {
+    type Guard<'g>
+        = RefMut<'g, Locked>
+    where
+        Self: 'g;
+
+    fn lock(&self) -> RefMut<'_, Locked> {
+        self.locked.borrow_mut()
+    }
+
+    fn count_index(&self, idx: u32) {
+        self.counters.borrow_mut()[idx as usize] += 1;
+    }
+
+    fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    fn tcp_socket(&self, key: &Key, full: bool) -> bool {
+        self.sockets
+            .borrow()
+            .iter()
+            .any(|(k, is_full)| k == key && (*is_full || !full))
+    }
+
+    fn grow_soon(&self) {
+        self.grow_asked.set(self.grow_asked.get() + 1);
+    }
+
+    fn now(&self) -> u64 {
+        self.now.get()
+    }
+
+    fn log_malformed(&self, kind: &str, _family: Family, _saddr: &[u8; 16]) {
+        self.logs.borrow_mut().push(format!("malformed {kind}"));
+    }
+
+    fn log_untrusted(&self, _family: Family, _saddr: &[u8; 16]) {
+        self.logs.borrow_mut().push(String::from("untrusted"));
+    }
+}
+
+/// The codec crate's carried value as the module's.
+fn ours(c: &wire::Carried) -> Carried {
+    Carried {
+        family: match c.family {
+            wire::Family::V4 => Family::V4,
+            wire::Family::V6 => Family::V6,
+        },
+        cip: c.cip,
+        cport: c.cport,
+        vip: c.vip,
+        vport: c.vport,
+    }
+}
+
+fn wire_family(f: Family) -> wire::Family {
+    match f {
+        Family::V4 => wire::Family::V4,
+        Family::V6 => wire::Family::V6,
+    }
+}
+
+/// A packet from the balancer (LIP:LPORT) to this server (RIP:RPORT) carrying `c`; a TCP
+/// one is a SYN unless `ack`.
+fn option_packet(outer: Family, c: &wire::Carried, protocol: u8, ack: bool) -> Vec<u8> {
+    let mut p = packets::packet_with_option(wire_family(outer), c, protocol);
+    if protocol == IPPROTO_TCP && ack {
+        set_tcp_flags(&mut p, 0x10);
+    }
+    p
+}
+
+/// The same flow without an option; a TCP one is a SYN unless `ack`.
+fn plain_packet(outer: Family, protocol: u8, ack: bool) -> Vec<u8> {
+    let rest = packets::transport(protocol, b"hello");
+    let mut p = match outer {
+        Family::V4 => packets::ipv4(&[], protocol, &rest),
+        Family::V6 => packets::ipv6(protocol, &[], &rest),
+    };
+    if protocol == IPPROTO_TCP && ack {
+        set_tcp_flags(&mut p, 0x10);
+    }
+    p
+}
+
+fn set_tcp_flags(p: &mut [u8], flags: u8) {
+    let t = crate::option_codec::find_transport(p).unwrap();
+    p[t.offset + 13] = flags;
+}
+
+/// The flow's key as the server sees it.
+fn key(outer: Family, protocol: u8) -> Key {
+    let (saddr, daddr) = match outer {
+        Family::V4 => (v4(packets::LIP4), v4(packets::RIP4)),
+        Family::V6 => (packets::LIP6, packets::RIP6),
+    };
+    Key {
+        proto: protocol,
+        family: outer,
+        saddr,
+        sport: packets::LPORT,
+        daddr,
+        dport: packets::RPORT,
+    }
+}
+
+fn v4(a: [u8; 4]) -> [u8; 16] {
+    let mut x = [0u8; 16];
+    x[..4].copy_from_slice(&a);
+    x
+}
+
+/// The accepted socket of the flow (an AF_INET6 one for an IPv6 flow).
+fn sock(outer: Family, protocol: u8) -> Sock {
+    let mut s = Sock {
+        protocol,
+        state: 1, // TCP_ESTABLISHED
+        peer_port: packets::LPORT,
+        local_port: packets::RPORT,
+        ..Sock::default()
+    };
+    match outer {
+        Family::V4 => {
+            s.family = AF_INET;
+            s.peer4 = packets::LIP4;
+            s.local4 = packets::RIP4;
+        }
+        Family::V6 => {
+            s.family = AF_INET6;
+            s.peer6 = packets::LIP6;
+            s.local6 = packets::RIP6;
+        }
+    }
+    s
+}
+
+/// getpeername (`peer`) or getsockname through the path, with room for anything.
+fn getname(net: &FakeNet, s: &Sock, peer: bool) -> Option<Vec<u8>> {
+    let mut out = [0u8; SOCKADDR_IN6_LEN];
+    let n = path::getname(net, s, peer, || 128, &mut out)?;
+    Some(out[..n].to_vec())
+}
+
+/// The sockaddr the answer should be.
+fn sockaddr(family: Family, addr: &[u8; 16], port: u16) -> Vec<u8> {
+    let mut out = [0u8; SOCKADDR_IN6_LEN];
+    let n = path::sockaddr(family, addr, port, &mut out);
+    out[..n].to_vec()
+}
+
+const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
+
+#[test]
+fn packets_without_options_leave_at_the_header() {
+    for outer in FAMILIES {
+        let udp = plain_packet(outer, IPPROTO_UDP, false);
+        let syn = plain_packet(outer, IPPROTO_TCP, false);
+        let opt = option_packet(outer, &packets::carried4(), IPPROTO_UDP, false);
+        let head = |p: &[u8]| p[..HEAD_LEN].to_vec();
+        assert!(path::passes(&head(&udp), outer, || panic!(
+            "not asked for UDP"
+        )));
+        assert!(
+            !path::passes(&head(&opt), outer, || false),
+            "{outer:?} option"
+        );
+        // A TCP packet stays only if a SYN could matter (the namespace holds TCP records).
+        assert!(path::passes(&head(&syn), outer, || false));
+        assert!(!path::passes(&head(&syn), outer, || true));
+        // Too short to tell: looked at.
+        assert!(!path::passes(&head(&udp)[..3], outer, || false));
+    }
+    // IPv6 extension headers that can hold or hide the option: hop-by-hop, routing,
+    // fragment, destination options.
+    for nh in [0u8, 43, 44, 60] {
+        let p = packets::ipv6(nh, &[], &[]);
+        assert!(!path::passes(&p[..HEAD_LEN], Family::V6, || false), "{nh}");
+    }
+    assert!(path::is_syn(0x02) && !path::is_syn(0x12) && !path::is_syn(0x10));
+}
+
+#[test]
+fn an_option_records_and_getname_answers_in_all_cases() {
+    for outer in FAMILIES {
+        for c in [packets::carried4(), packets::carried6()] {
+            for protocol in [IPPROTO_TCP, IPPROTO_UDP] {
+                let net = FakeNet::new("");
+                let p = option_packet(outer, &c, protocol, false);
+                path::rx(&net, &p);
+                assert_eq!(net.records(), 1);
+                assert_eq!(net.counter(Counter::OptionsValid), 1);
+                assert_eq!(net.counter(Counter::RecordsNew), 1);
+                assert_eq!(net.state.grow_asked.get(), 1, "first record: grow asked");
+                let s = sock(outer, protocol);
+                assert!(path::getname_wanted(&net, &s));
+                let want = ours(&c);
+                assert_eq!(
+                    getname(&net, &s, true),
+                    Some(sockaddr(want.family, &want.cip, want.cport))
+                );
+                assert_eq!(
+                    getname(&net, &s, false),
+                    Some(sockaddr(want.family, &want.vip, want.vport))
+                );
+                assert_eq!(net.counter(Counter::GetnameRewritten), 2);
+                // The same option again only refreshes.
+                path::rx(&net, &p);
+                assert_eq!(net.counter(Counter::RecordsRefreshed), 1);
+                assert_eq!(net.state.grow_asked.get(), 1, "asked once");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plain_packet_does_not_make_the_state() {
+    let net = FakeNet::new("");
+    path::rx(&net, &plain_packet(Family::V4, IPPROTO_TCP, false));
+    assert!(!net.active.get());
+    // Without memory an option is dropped quietly: nothing to count it in.
+    let mut net = FakeNet::new("");
+    net.memory = false;
+    path::rx(
+        &net,
+        &option_packet(Family::V4, &packets::carried4(), IPPROTO_UDP, false),
+    );
+    assert!(!net.active.get());
+    assert_eq!(net.records(), 0);
+}
+
+#[test]
+fn untrusted_and_malformed_options_are_counted_and_named() {
+    let net = FakeNet::new("10.0.0.0/8");
+    let c = packets::carried4();
+    path::rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, false));
+    assert_eq!(net.records(), 0);
+    assert_eq!(net.counter(Counter::OptionsUntrusted), 1);
+    assert_eq!(*net.state.logs.borrow(), ["untrusted"]);
+
+    let net = FakeNet::new("");
+    let mut p = option_packet(Family::V4, &c, IPPROTO_UDP, false);
+    p[21] = 13; // the type-31 option's length: neither 16 nor 40
+    path::rx(&net, &p);
+    assert_eq!(net.records(), 0);
+    assert_eq!(net.malformed(), 1);
+    assert_eq!(net.state.logs.borrow().len(), 1);
+    assert!(net.state.logs.borrow()[0].starts_with("malformed "));
+}
+
+#[test]
+fn options_on_other_transports_are_counted_not_recorded() {
+    let net = FakeNet::new("");
+    let c = packets::carried4();
+    let p = packets::ipv4(&packets::v4_option(&c), 132, &[0; 12]); // SCTP
+    path::rx(&net, &p);
+    assert_eq!(net.records(), 0);
+    assert_eq!(net.counter(Counter::OptionsNotTcpUdp), 1);
+}
+
+#[test]
+fn a_syn_forgets_the_tuple_unless_its_connection_is_live() {
+    for outer in FAMILIES {
+        let net = FakeNet::new("");
+        let k = key(outer, IPPROTO_TCP);
+        let opt = option_packet(outer, &packets::carried4(), IPPROTO_TCP, true);
+        let syn = plain_packet(outer, IPPROTO_TCP, false);
+        path::rx(&net, &opt);
+        assert_eq!(net.records(), 1);
+        // A live connection on the tuple: the SYN opens nothing, the record stays.
+        net.state.sockets.borrow_mut().push((k, true));
+        path::rx(&net, &syn);
+        assert_eq!(net.records(), 1);
+        // A TIME_WAIT one is not live: a new connection, the old record goes.
+        net.state.sockets.borrow_mut()[0].1 = false;
+        path::rx(&net, &syn);
+        assert_eq!(net.records(), 0);
+        assert_eq!(net.counter(Counter::RecordsForgottenBySyn), 1);
+        // A plain ACK forgets nothing.
+        path::rx(&net, &opt);
+        path::rx(&net, &plain_packet(outer, IPPROTO_TCP, true));
+        assert_eq!(net.records(), 1);
+    }
+    // A SYN from outside the trusted sources forgets nothing.
+    let net = FakeNet::new("198.51.100.7/32");
+    path::rx(
+        &net,
+        &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, true),
+    );
+    assert_eq!(net.records(), 1);
+    net.state.locked.borrow_mut().table.clear();
+    let trusted = FakeNet::new("10.0.0.0/8");
+    path::rx(
+        &trusted,
+        &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, true),
+    );
+    assert_eq!(trusted.records(), 0, "untrusted option");
+}
+
+#[test]
+fn a_tcp_record_changes_only_on_a_syn_of_a_new_connection() {
+    let net = FakeNet::new("");
+    let (a, b) = (packets::carried4(), packets::carried6());
+    let s = sock(Family::V4, IPPROTO_TCP);
+    path::rx(&net, &option_packet(Family::V4, &a, IPPROTO_TCP, true));
+    // Other addresses on an ACK: ignored (a forged packet needs no sequence number here).
+    path::rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, true));
+    assert_eq!(net.counter(Counter::OptionsIgnoredLiveTcp), 1);
+    let ca = ours(&a);
+    assert_eq!(
+        getname(&net, &s, true),
+        Some(sockaddr(ca.family, &ca.cip, ca.cport))
+    );
+    // On a SYN with a live connection on the tuple: ignored too.
+    net.state
+        .sockets
+        .borrow_mut()
+        .push((key(Family::V4, IPPROTO_TCP), true));
+    path::rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, false));
+    assert_eq!(net.counter(Counter::OptionsIgnoredLiveTcp), 2);
+    // On a SYN of a new connection: replaced.
+    net.state.sockets.borrow_mut().clear();
+    path::rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, false));
+    assert_eq!(net.counter(Counter::RecordsReplaced), 1);
+    let cb = ours(&b);
+    assert_eq!(
+        getname(&net, &s, true),
+        Some(sockaddr(cb.family, &cb.cip, cb.cport))
+    );
+}
+
+#[test]
+fn getname_is_declined_where_no_record_can_answer() {
+    let mut net = FakeNet::new("");
+    path::rx(
+        &net,
+        &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, true),
+    );
+    let s = sock(Family::V4, IPPROTO_TCP);
+    assert!(path::getname_wanted(&net, &s));
+    for state in [path::TCP_LISTEN, path::TCP_CLOSE, path::TCP_SYN_SENT] {
+        assert!(!path::getname_wanted(&net, &Sock { state, ..s }));
+    }
+    assert!(!path::getname_wanted(&net, &Sock { peer_port: 0, ..s }));
+    // UDP: the namespace has no UDP record.
+    assert!(!path::getname_wanted(
+        &net,
+        &Sock {
+            protocol: IPPROTO_UDP,
+            ..s
+        }
+    ));
+    assert!(!path::getname_wanted(&net, &Sock { protocol: 132, ..s }));
+    net.live = false;
+    assert!(!path::getname_wanted(&net, &s));
+    // Wanted but another tuple: no answer, the kernel's stands.
+    net.live = true;
+    assert_eq!(getname(&net, &Sock { local_port: 1, ..s }, true), None);
+}
+
+#[test]
+fn an_ipv4_mapped_peer_is_the_ipv4_flow() {
+    let net = FakeNet::new("");
+    let c = packets::carried4();
+    path::rx(&net, &option_packet(Family::V4, &c, IPPROTO_TCP, true));
+    let mut mapped = [0u8; 16];
+    mapped[10..12].copy_from_slice(&[0xff, 0xff]);
+    let mut peer6 = mapped;
+    peer6[12..].copy_from_slice(&packets::LIP4);
+    let s = Sock {
+        family: AF_INET6,
+        peer6,
+        peer4: packets::LIP4,
+        local4: packets::RIP4,
+        ..sock(Family::V4, IPPROTO_TCP)
+    };
+    assert_eq!(path::key_of_sock(&s), key(Family::V4, IPPROTO_TCP));
+    let w = ours(&c);
+    assert_eq!(
+        getname(&net, &s, true),
+        Some(sockaddr(w.family, &w.cip, w.cport))
+    );
+}
+
+#[test]
+fn the_getname_buffer_room_follows_the_task() {
+    const GETPEERNAME: i64 = 52;
+    let storage = [GETPEERNAME, 51];
+    let user = Task {
+        kthread: false,
+        compat: false,
+        syscall: GETPEERNAME,
+    };
+    assert_eq!(path::getname_room(&user, AF_INET, &storage), 128);
+    let other = Task { syscall: 0, ..user };
+    assert_eq!(path::getname_room(&other, AF_INET, &storage), 16);
+    assert_eq!(path::getname_room(&other, AF_INET6, &storage), 28);
+    let kthread = Task {
+        kthread: true,
+        ..user
+    };
+    assert_eq!(path::getname_room(&kthread, AF_INET, &storage), 16);
+    let compat = Task {
+        compat: true,
+        ..user
+    };
+    assert_eq!(path::getname_room(&compat, AF_INET, &storage), 16);
+
+    // The 64 case: an IPv6 client on an IPv4 socket needs 28 bytes; with 16 the kernel's
+    // answer stands, counted.
+    let net = FakeNet::new("");
+    path::rx(
+        &net,
+        &option_packet(Family::V4, &packets::carried6(), IPPROTO_TCP, true),
+    );
+    let mut out = [0u8; SOCKADDR_IN6_LEN];
+    let s = sock(Family::V4, IPPROTO_TCP);
+    assert_eq!(path::getname(&net, &s, true, || 16, &mut out), None);
+    assert_eq!(net.counter(Counter::GetnameKeptForKernel), 1);
+    assert_eq!(path::getname(&net, &s, true, || 128, &mut out), Some(28));
+}
+
+#[test]
+fn getsockopt_lookups_are_counted() {
+    let net = FakeNet::new("");
+    let c = packets::carried4();
+    path::rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, false));
+    let ctx = net.state().unwrap();
+    // v1: type AF_INET, sport, dport, saddr, daddr (the datagram's tuple).
+    let mut input = vec![0u8; 40];
+    input[..4].copy_from_slice(&u32::from(AF_INET).to_ne_bytes());
+    input[4..6].copy_from_slice(&packets::LPORT.to_be_bytes());
+    input[6..8].copy_from_slice(&packets::RPORT.to_be_bytes());
+    input[8..12].copy_from_slice(&packets::LIP4);
+    input[12..16].copy_from_slice(&packets::RIP4);
+    let mut out = [0u8; MAX_LEN];
+    let r = path::lookup(
+        Some(&ctx),
+        IPPROTO_UDP,
+        UOA_SO_GET_LOOKUP1,
+        40,
+        &input,
+        &mut out,
+    );
+    assert_eq!(r, Ok(40));
+    assert_eq!(&out[8..12], &ours(&c).cip[..4]);
+    // Records are per transport: the same tuple on a TCP socket has none.
+    let r = path::lookup(
+        Some(&ctx),
+        IPPROTO_TCP,
+        UOA_SO_GET_LOOKUP1,
+        40,
+        &input,
+        &mut out,
+    );
+    assert_eq!(r, Err(crate::abi::AbiError::NoRecord));
+    let r = path::lookup(
+        Some(&ctx),
+        IPPROTO_UDP,
+        UOA_SO_GET_LOOKUP1,
+        39,
+        &input,
+        &mut out,
+    );
+    assert_eq!(r, Err(crate::abi::AbiError::Invalid));
+    assert_eq!(net.counter(Counter::LookupsV1Hit), 1);
+    assert_eq!(net.counter(Counter::LookupsV1Miss), 1);
+    assert_eq!(net.counter(Counter::LookupsRefused), 1);
+    // No state: the same answer, uncounted.
+    let r = path::lookup(
+        None::<&&FakeState>,
+        IPPROTO_UDP,
+        UOA_SO_GET_LOOKUP1,
+        40,
+        &input,
+        &mut out,
+    );
+    assert_eq!(r, Err(crate::abi::AbiError::NoRecord));
+}
+
+#[test]
+fn expiry_grows_first_then_sweeps_idle_records_keeping_live_connections() {
+    let net = FakeNet::new("");
+    let idle = 300;
+    let udp = option_packet(Family::V4, &packets::carried4(), IPPROTO_UDP, false);
+    let tcp = option_packet(Family::V6, &packets::carried4(), IPPROTO_TCP, true);
+    path::rx(&net, &udp);
+    path::rx(&net, &tcp);
+    let ctx = net.state().unwrap();
+    let small = ctx.lock().table.buckets();
+    let mut rescheds = 0;
+    // The first run only grows the table.
+    expiry::gc(&ctx, idle, || rescheds += 1);
+    {
+        let l = ctx.lock();
+        assert!(l.table.buckets() > small);
+        assert_eq!(l.table.buckets(), l.table.buckets_wanted());
+        assert_eq!(l.table.len(), 2);
+    }
+    // Not idle yet: nothing goes.
+    net.state.now.set(1000 + idle - 1);
+    expiry::gc(&ctx, idle, || rescheds += 1);
+    assert_eq!(net.records(), 2);
+    // Idle: the UDP record goes; the TCP one stays while its connection exists (TIME_WAIT
+    // included), and goes with it.
+    net.state
+        .sockets
+        .borrow_mut()
+        .push((key(Family::V6, IPPROTO_TCP), false));
+    net.state.now.set(1000 + idle + 1);
+    expiry::gc(&ctx, idle, || rescheds += 1);
+    assert_eq!(net.records(), 1);
+    assert_eq!(net.counter(Counter::RecordsExpired), 1);
+    net.state.sockets.borrow_mut().clear();
+    net.state.now.set(1000 + 3 * idle);
+    expiry::gc(&ctx, idle, || rescheds += 1);
+    assert_eq!(net.records(), 0);
+    assert_eq!(net.counter(Counter::RecordsExpired), 2);
+    assert!(
+        rescheds > 0,
+        "the sweep lets the scheduler in between chunks"
+    );
+}
