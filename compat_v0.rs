@@ -5,8 +5,9 @@
 //!
 //! - 18 bytes, the oldest: `__be32 saddr, daddr; __be16 sport, dport; __be32 real_saddr;
 //!   __be16 real_sport;` IPv4 only.
-//! - 56 bytes, the design note's `struct uoa_param_map`: `__be16 af` (a plain AF_* value,
-//!   as callers set it), `union inet_addr saddr, daddr`, `__be16 sport, dport`,
+//! - 56 bytes, the design note's layout (`struct uoa_param_map_no_real_af` in the header):
+//!   `__be16 af` (a plain AF_* value, as callers set it), `union inet_addr saddr, daddr`,
+//!   `__be16 sport, dport`,
 //!   `union inet_addr real_saddr`, `__be16 real_sport`. No client family: an IPv4 client
 //!   on an AF_INET6 query comes back IPv4-mapped, an IPv6 client on AF_INET is refused.
 //! - 58 bytes, DPVS's uoa.h: the same with `__u16 real_af` after `dport`, so every case
