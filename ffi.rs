@@ -295,6 +295,10 @@ static ACTIVATIONS_FAILED: AtomicU64 = AtomicU64::new(0);
 /// The pernet id (`net_generic`'s index), written by `register_pernet_subsys`.
 static NET_ID: AtomicU32 = AtomicU32::new(0);
 
+/// Whether a [`PernetRegistration`] holds [`NET_ID`]: one at a time, so that a second
+/// registration fails (EBUSY) instead of overwriting the id the first one's callbacks use.
+static PERNET_TAKEN: AtomicBool = AtomicBool::new(false);
+
 /// Namespaces whose state could not be made for want of memory, since load.
 pub(crate) fn activations_failed() -> u64 {
     ACTIVATIONS_FAILED.load(Ordering::Relaxed)
@@ -1088,6 +1092,10 @@ impl<H: Handler> PernetRegistration<H> {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         kernel::try_pin_init!(Self {
             ops <- opaque_try_init(|ops: *mut bindings::pernet_operations| {
+                if PERNET_TAKEN.swap(true, Ordering::AcqRel) {
+                    pr_err!("the per-namespace set-up is registered already\n");
+                    return Err(code::EBUSY);
+                }
                 // SAFETY: `ops` is this registration's slot: zero it, fill it, register it;
                 // it is pinned (Opaque is !Unpin) until PinnedDrop unregisters it.
                 let err = unsafe {
@@ -1100,6 +1108,7 @@ impl<H: Handler> PernetRegistration<H> {
                     bindings::register_pernet_subsys(ops)
                 };
                 if err != 0 {
+                    PERNET_TAKEN.store(false, Ordering::Release);
                     pr_err!("cannot register the per-namespace set-up: error {}\n", err);
                     return Err(Error::from_errno(err));
                 }
@@ -1115,7 +1124,8 @@ impl<H: Handler> PernetRegistration<H> {
 impl<H: Handler> PinnedDrop for PernetRegistration<H> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: registered (type invariant); this is the only unregistration.
-        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) }
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+        PERNET_TAKEN.store(false, Ordering::Release);
     }
 }
 
@@ -1196,6 +1206,10 @@ static PROBES: [AtomicPtr<bindings::kretprobe>; 2] = [
     AtomicPtr::new(ptr::null_mut()),
 ];
 
+/// Whether a [`GetnameProbe`] holds each slot of [`PROBES`]: one probe per function at a
+/// time (a second fails with EBUSY).
+static PROBE_TAKEN: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+
 /// getname calls whose return the probes could not see (more than maxactive at once).
 pub(crate) fn getname_missed() -> u64 {
     PROBES
@@ -1253,6 +1267,10 @@ impl<H: Handler> GetnameProbe<H> {
             .max(64);
         kernel::try_pin_init!(Self {
             probe <- opaque_try_init(move |p: *mut bindings::kretprobe| {
+                if PROBE_TAKEN[slot].swap(true, Ordering::AcqRel) {
+                    pr_err!("{} is probed already\n", name);
+                    return Err(code::EBUSY);
+                }
                 // SAFETY: as in PernetRegistration::new(); the handlers are valid for the
                 // module's life and unregister_kretprobe waits for running ones.
                 let err = unsafe {
@@ -1265,6 +1283,7 @@ impl<H: Handler> GetnameProbe<H> {
                     bindings::register_kretprobe(p)
                 };
                 if err != 0 {
+                    PROBE_TAKEN[slot].store(false, Ordering::Release);
                     pr_err!(
                         "cannot probe {}: error {} (CONFIG_KRETPROBES?)\n",
                         name,
@@ -1290,6 +1309,9 @@ impl<H: Handler> PinnedDrop for GetnameProbe<H> {
         }
         // SAFETY: registered (type invariant); unregister_kretprobe waits for running
         // handlers.
-        unsafe { bindings::unregister_kretprobe(self.probe.get()) }
+        unsafe { bindings::unregister_kretprobe(self.probe.get()) };
+        if let Some(t) = PROBE_TAKEN.get(self.slot) {
+            t.store(false, Ordering::Release);
+        }
     }
 }

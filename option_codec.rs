@@ -22,6 +22,28 @@
 //! "no option"). Declared lengths (IPv4 total length, IPv6 payload length) are not consulted: the
 //! kernel has already trimmed the packet to them, and GRO/BIG TCP packets may carry 0 there.
 
+// The rules this file promises (core only, no unsafe, nothing that can panic or overflow),
+// checked by clippy in the module build (CLIPPY=1) and in the host crates that include it
+// (userspace/codec, userspace/kcore), wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    rust_2018_idioms,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::as_conversions,
+    clippy::mut_mut,
+    clippy::needless_bitwise_bool,
+    clippy::needless_continue,
+    clippy::dbg_macro
+)]
+
 /// IPv4 option type of the address option (copied flag 0, class 0, number 31).
 pub const IPV4_OPTION_TYPE: u8 = 31;
 /// IPv6 Next Header value of a Destination Options header, which carries the option.

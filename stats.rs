@@ -3,6 +3,16 @@
 //! The module's counters: what each is called in /proc/net/toa_uoa, in a stable order.
 //! Malformed options are counted by the codec's error kind after the fixed ones.
 
+// The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
+// host crate userspace/kcore, wherever it is compiled.
+#![deny(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use crate::option_codec::Error;
 
 /// A fixed counter; its value is its index in the per-CPU array.
