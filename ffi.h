@@ -89,10 +89,14 @@ struct toa_uoa_sock_view {
 	u8 local6[16];
 };
 
-/* Module parameters (module_param in helpers.c, validated there). */
+/* Module parameters (module_param in helpers.c; the first two validated there). */
 unsigned int toa_uoa_param_max_records(void);
 unsigned int toa_uoa_param_idle_timeout(void);
-const u8 *toa_uoa_param_trusted_sources(size_t *len);
+
+/* trusted_sources' parameter operations: implemented in Rust (ffi.rs). */
+struct kernel_param;
+int toa_uoa_rs_trusted_sources_set(const char *val, const struct kernel_param *kp);
+int toa_uoa_rs_trusted_sources_get(char *buffer, const struct kernel_param *kp);
 
 /* Locks, deferred work, RCU, per-CPU counters. */
 void toa_uoa_spin_lock_init(spinlock_t *lock);
@@ -103,6 +107,7 @@ void toa_uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay);
 void toa_uoa_mod_delayed_work(struct delayed_work *work, unsigned long delay);
 void toa_uoa_rcu_read_lock(void);
 void toa_uoa_rcu_read_unlock(void);
+void toa_uoa_synchronize_rcu(void);
 u64 __percpu *toa_uoa_alloc_percpu_atomic(size_t n);
 void toa_uoa_percpu_inc(u64 __percpu *counters, unsigned int idx);
 u64 toa_uoa_percpu_sum(u64 __percpu *counters, unsigned int idx);

@@ -14,6 +14,7 @@
 //! This file uses only the files below it (the record table, the codec's types, the ABI's
 //! error type); the logic reaches the kernel only through it.
 
+use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
@@ -31,6 +32,7 @@ use crate::path::{self, Sock, Task};
 use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
 use crate::stats::{self, Counter};
+use crate::trust::{Setting, MAX_PREFIXES, MAX_TEXT};
 
 #[allow(
     dead_code,
@@ -85,14 +87,148 @@ pub(crate) fn params() -> Params {
     }
 }
 
-/// The `trusted_sources` parameter's bytes (without the NUL).
-pub(crate) fn trusted_sources() -> &'static [u8] {
-    let mut len = 0usize;
-    // SAFETY: the helper only reads the parameter's pointer and writes its length to `len`.
-    let ptr = unsafe { bindings::toa_uoa_param_trusted_sources(&mut len) };
-    // SAFETY: `ptr` points to `len` bytes of a string that module_param keeps for the
-    // module's lifetime and that cannot change (the parameter is read-only after load).
-    unsafe { core::slice::from_raw_parts(ptr, len) }
+/// One of the two places a `trusted_sources` setting is kept.
+///
+/// # Invariants
+///
+/// Written only by [`toa_uoa_rs_trusted_sources_set`] (writers are serialised: the kernel
+/// holds the module's parameter lock for each write, and nothing else runs at load), only
+/// while it is not the slot [`TRUSTED`] points to and a grace period has passed since it last
+/// was; read only through [`TRUSTED`], under RCU.
+struct SettingSlot(UnsafeCell<Setting>);
+
+// SAFETY: by the type invariant, a slot is never written while it can be read.
+unsafe impl Sync for SettingSlot {}
+
+static SLOTS: [SettingSlot; 2] = [
+    SettingSlot(UnsafeCell::new(Setting::ANY)),
+    SettingSlot(UnsafeCell::new(Setting::ANY)),
+];
+
+/// The `trusted_sources` setting in force: one of [`SLOTS`], or NULL until one is set (every
+/// source trusted).
+static TRUSTED: AtomicPtr<Setting> = AtomicPtr::new(ptr::null_mut());
+
+/// Set once the module is loaded: later changes are logged (the load line says the first).
+static LOADED: AtomicBool = AtomicBool::new(false);
+
+/// Calls `f` with the `trusted_sources` setting in force.
+pub(crate) fn with_trusted<R>(f: impl FnOnce(&Setting) -> R) -> R {
+    let _rcu = RcuGuard::new();
+    let p = TRUSTED.load(Ordering::Acquire);
+    // SAFETY: a published slot is not written until a grace period after it stops being
+    // published (SettingSlot's invariant), and this reads it inside an RCU section.
+    match unsafe { p.as_ref() } {
+        Some(s) => f(s),
+        None => f(&Setting::ANY),
+    }
+}
+
+/// Whether an option from source `addr` is believed under the setting in force.
+pub(crate) fn trusted(family: Family, addr: &[u8; 16]) -> bool {
+    with_trusted(|s| s.trust.allows(family, addr))
+}
+
+/// Says that the module is loaded: from now on, changes to `trusted_sources` are logged.
+pub(crate) fn loaded() {
+    LOADED.store(true, Ordering::Relaxed);
+}
+
+/// The bytes of the NUL-terminated string at `s`, at most `max` of them (one more than a
+/// valid setting can have, so that a longer one is refused as such).
+///
+/// # Safety
+///
+/// `s` is a NUL-terminated string, readable up to its NUL or `max` bytes.
+unsafe fn c_bytes<'a>(s: *const u8, max: usize) -> &'a [u8] {
+    let mut n = 0;
+    // SAFETY: reads stop at the NUL or at `max` (caller's promise).
+    while n < max && unsafe { *s.add(n) } != 0 {
+        n += 1;
+    }
+    // SAFETY: the `n` bytes just read.
+    unsafe { core::slice::from_raw_parts(s, n) }
+}
+
+/// `trusted_sources`' set: at load and at every write to the parameter. Parses the value;
+/// a bad one is refused (EINVAL: the load fails, or the write, and nothing changes); a good
+/// one is written to the slot not in force and published at once (a packet sees either the
+/// old setting or the new, whole), and a change after load is logged.
+///
+/// # Safety
+///
+/// Called by the kernel's parameter code with a NUL-terminated value, serialised with every
+/// other set of this parameter.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn toa_uoa_rs_trusted_sources_set(
+    val: *const u8,
+    _kp: *const c_void,
+) -> c_int {
+    if val.is_null() {
+        return code::EINVAL.to_errno();
+    }
+    // SAFETY: the kernel passes the NUL-terminated value.
+    let val = unsafe { c_bytes(val, MAX_TEXT + 64) };
+    let old = TRUSTED.load(Ordering::Acquire);
+    if !old.is_null() {
+        // Readers that took the other slot while it was in force are done after this.
+        // SAFETY: process context (a parameter write), no locks that RCU waits for held.
+        unsafe { bindings::toa_uoa_synchronize_rcu() };
+    }
+    let next = if ptr::eq(old, SLOTS[0].0.get()) {
+        &SLOTS[1]
+    } else {
+        &SLOTS[0]
+    };
+    // SAFETY: writers are serialised and the slot is not in force, nor read by anyone since
+    // the grace period above (SettingSlot's invariant).
+    let setting = unsafe { &mut *next.0.get() };
+    if let Err(e) = setting.set(val) {
+        pr_err!(
+            "trusted_sources refused ({:?}): a comma-separated list of a.b.c.d/len and x:x::x/len, at most {} of them, at most {} bytes\n",
+            e,
+            MAX_PREFIXES,
+            MAX_TEXT
+        );
+        return code::EINVAL.to_errno();
+    }
+    TRUSTED.store(next.0.get(), Ordering::Release);
+    if LOADED.load(Ordering::Relaxed) {
+        // SAFETY: `old` is NULL or the other slot, which no writer touches before the next
+        // set (serialised with this one).
+        let was = unsafe { old.as_ref() }.unwrap_or(&Setting::ANY);
+        pr_info!(
+            "trusted_sources now {} (was {})\n",
+            setting.describe(),
+            was.describe()
+        );
+    }
+    0
+}
+
+/// `trusted_sources`' get: the setting in force, as given, and a newline.
+///
+/// # Safety
+///
+/// Called by the kernel's parameter code with a page-sized buffer.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn toa_uoa_rs_trusted_sources_get(
+    buffer: *mut u8,
+    _kp: *const c_void,
+) -> c_int {
+    if buffer.is_null() {
+        return 0;
+    }
+    with_trusted(|s| {
+        let text = s.text();
+        // SAFETY: the buffer holds a page, more than MAX_TEXT + 1 bytes.
+        unsafe {
+            ptr::copy_nonoverlapping(text.as_ptr(), buffer, text.len());
+            *buffer.add(text.len()) = b'\n';
+        }
+        // At most MAX_TEXT + 1.
+        c_int::try_from(text.len() + 1).unwrap_or(0)
+    })
 }
 
 /// Says in the kernel log (ratelimited: anyone can send such packets) that a malformed
@@ -496,11 +632,6 @@ impl<'a> NetCtx<'a> {
         }
         // SAFETY: as in count_index().
         unsafe { bindings::toa_uoa_percpu_sum(self.counters.as_ptr(), idx) }
-    }
-
-    /// The sources whose options are believed.
-    pub(crate) fn trust(&self) -> &'a crate::trust::Trust {
-        &self.state.trust
     }
 
     /// Whether a TCP connection with the tuple of `key` exists in the namespace (a full

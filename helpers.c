@@ -88,20 +88,19 @@ module_param_cb(idle_timeout, &idle_timeout_ops, &idle_timeout, 0444);
 MODULE_PARM_DESC(idle_timeout,
 		 "seconds a record lives without traffic carrying or using it (1..86400, default 300)");
 
-/* Parsed and validated by the Rust side at load (a bad list refuses the load). */
-static char *trusted_sources = "";
-module_param(trusted_sources, charp, 0444);
+/*
+ * Parsed, validated, applied and logged by the Rust side, at load and at every write to
+ * /sys/module/toa_uoa/parameters/trusted_sources (a bad list refuses the load, or the write
+ * with EINVAL, and changes nothing).
+ */
+static const struct kernel_param_ops trusted_sources_ops = {
+	.set = toa_uoa_rs_trusted_sources_set,
+	.get = toa_uoa_rs_trusted_sources_get,
+};
+
+module_param_cb(trusted_sources, &trusted_sources_ops, NULL, 0644);
 MODULE_PARM_DESC(trusted_sources,
-		 "comma-separated balancer source prefixes (a.b.c.d/n, x::y/n) whose options are believed; empty: all");
-
-/* The bytes without the NUL (Rust takes a slice, the same on every kernel version). */
-const u8 *toa_uoa_param_trusted_sources(size_t *len)
-{
-	const char *s = trusted_sources ? trusted_sources : "";
-
-	*len = strlen(s);
-	return (const u8 *)s;
-}
+		 "comma-separated balancer source prefixes (a.b.c.d/n, x::y/n) whose options are believed; empty: all; writable");
 
 unsigned int toa_uoa_param_max_records(void)
 {
@@ -163,6 +162,11 @@ void toa_uoa_rcu_read_lock(void)
 void toa_uoa_rcu_read_unlock(void)
 {
 	rcu_read_unlock();
+}
+
+void toa_uoa_synchronize_rcu(void)
+{
+	synchronize_rcu();
 }
 
 /* For the packet path (softirq): atomic, and a failure is reported, not warned about. */

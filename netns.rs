@@ -19,17 +19,14 @@ use crate::records::Table;
 use crate::sockopt::MAX_LEN;
 use crate::state::{Locked, Namespace, NamespaceState, NetState};
 use crate::stats::{self, Counter};
-use crate::trust::Trust;
 
 /// A namespace's state, or `None` if its memory cannot be had. Any context (the first option
 /// arrives in softirq): everything is allocated atomically, the table at its small size.
 pub(crate) fn new_state() -> Option<KBox<NetState>> {
     let params = ffi::params();
     let table = Table::new_small(params.max_records, ffi::random_u64())?;
-    // Validated at module load: a namespace cannot see a bad setting.
-    let trust = Trust::parse(ffi::trusted_sources()).ok()?;
     KBox::new(
-        NetState::new(Locked::new(table), trust),
+        NetState::new(Locked::new(table)),
         flags::GFP_ATOMIC | flags::__GFP_NOWARN,
     )
     .ok()
@@ -72,8 +69,8 @@ impl<'a> NamespaceState for NetCtx<'a> {
         NetCtx::count_index(self, idx)
     }
 
-    fn trust(&self) -> &Trust {
-        NetCtx::trust(self)
+    fn trusted(&self, family: Family, addr: &[u8; 16]) -> bool {
+        ffi::trusted(family, addr)
     }
 
     fn tcp_socket(&self, key: &Key, full: bool) -> bool {

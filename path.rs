@@ -124,7 +124,7 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8]) {
 /// not counted as an untrusted option either: it is an ordinary client's SYN.
 fn forget_on_syn<S: NamespaceState>(ctx: &S, pkt: &[u8]) {
     if let Some(key) = syn_key(pkt) {
-        if !ctx.trust().allows(key.family, &key.saddr) {
+        if !ctx.trusted(key.family, &key.saddr) {
             return;
         }
         // The socket look-up only for a tuple that has a record: on a live connection's
@@ -151,7 +151,7 @@ fn record<S: NamespaceState>(ctx: &S, pkt: &[u8], parsed: &option_codec::Parsed)
         ctx.count_index(stats::malformed(option_codec::Error::Truncated));
         return;
     };
-    if !ctx.trust().allows(t.family, &t.saddr) {
+    if !ctx.trusted(t.family, &t.saddr) {
         ctx.count(Counter::OptionsUntrusted);
         ctx.log_untrusted(t.family, &t.saddr);
         return;

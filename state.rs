@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A namespace's Rust state: the record table and the expiry sweep's place in it, which the
-//! namespace's lock protects (ffi.rs takes it), and the trusted sources beside it (read-only);
-//! and the traits through which the logic (`path`, `expiry`) sees a namespace, so that the
+//! namespace's lock protects (ffi.rs takes it); and the traits through which the logic (`path`, `expiry`) sees a namespace, so that the
 //! host tests can give it a fake one.
 
 // The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
@@ -22,7 +21,6 @@ use crate::flow::Key;
 use crate::option_codec::{Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::Table;
 use crate::stats::Counter;
-use crate::trust::Trust;
 
 /// A network namespace as the logic sees it: its state, which it has only from its first
 /// option or look-up on, and what can be read without it.
@@ -64,8 +62,8 @@ pub(crate) trait NamespaceState {
         self.count_index(counter.index());
     }
 
-    /// The sources whose options are believed.
-    fn trust(&self) -> &Trust;
+    /// Whether an option from source `addr` is believed (the trusted sources in force).
+    fn trusted(&self, family: Family, addr: &[u8; 16]) -> bool;
 
     /// Whether a TCP socket with the tuple of `key` exists (a full socket, a TIME_WAIT one
     /// or a request socket); `full`: a full socket only.
@@ -121,16 +119,13 @@ impl Locked {
 pub(crate) struct NetState {
     /// Reached only through the namespace's lock (`ffi::NetCtx::lock`).
     pub(crate) locked: UnsafeCell<Locked>,
-    /// The sources whose options are believed.
-    pub(crate) trust: Trust,
 }
 
 impl NetState {
     /// Wraps the state.
-    pub(crate) fn new(locked: Locked, trust: Trust) -> Self {
+    pub(crate) fn new(locked: Locked) -> Self {
         NetState {
             locked: UnsafeCell::new(locked),
-            trust,
         }
     }
 }

@@ -138,34 +138,25 @@ struct ToaUoa {
 
 impl kernel::Module for ToaUoa {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        // trusted_sources was parsed (and a bad list refused) when the kernel set the
+        // parameter, before this runs.
         let params = ffi::params();
-        let trust = match trust::Trust::parse(ffi::trusted_sources()) {
-            Ok(t) => t,
-            Err(e) => {
-                pr_err!(
-                    "trusted_sources refused ({:?}): a comma-separated list of a.b.c.d/len and x:x::x/len, at most {}\n",
-                    e,
-                    trust::MAX_PREFIXES
-                );
-                return Err(EINVAL);
-            }
-        };
         let registrations = KBox::pin_init(Registrations::new(module), GFP_KERNEL)?;
-        pr_info!(
-            "loaded: max_records={} idle_timeout={}s trusted_sources={}\n",
-            params.max_records,
-            params.idle_timeout_secs,
-            match core::str::from_utf8(ffi::trusted_sources()) {
-                _ if trust.prefixes().is_empty() => "any",
-                Ok(s) => s,
-                Err(_) => "set",
-            }
-        );
-        if trust.prefixes().is_empty() {
+        let any = ffi::with_trusted(|s| {
+            pr_info!(
+                "loaded: max_records={} idle_timeout={}s trusted_sources={}\n",
+                params.max_records,
+                params.idle_timeout_secs,
+                s.describe()
+            );
+            s.trust.prefixes().is_empty()
+        });
+        ffi::loaded();
+        if any {
             // The default keeps `insmod` working out of the box; the operator is told once
             // what it means and how to change it.
             pr_warn!(
-                "trusted_sources is empty: options from every source are believed; load with trusted_sources=<your balancers' SNAT prefixes> (README, \"Security\")\n"
+                "trusted_sources is empty: options from every source are believed; set trusted_sources=<your balancers' SNAT prefixes> (README, \"Security\")\n"
             );
         }
         Ok(ToaUoa {

@@ -5,7 +5,8 @@
 //! options from other sources are ignored (and counted). Empty: every source is trusted.
 //!
 //! Syntax: a comma-separated list of `a.b.c.d[/len]` and `x:x::x[/len]` prefixes, at most
-//! [`MAX_PREFIXES`]. Plain Rust, no allocation: parsed once at load.
+//! [`MAX_PREFIXES`], in at most [`MAX_TEXT`] bytes. Plain Rust, no allocation: parsed at load
+//! and at each change (the parameter is writable), into a [`Setting`] that keeps its text.
 
 // The rules this file promises, checked by clippy in the module build (CLIPPY=1) and in the
 // host crate userspace/kcore, wherever it is compiled.
@@ -21,6 +22,8 @@ use crate::option_codec::Family;
 
 /// Most prefixes the setting holds.
 pub(crate) const MAX_PREFIXES: usize = 16;
+/// Longest setting, in bytes (white space around it not counted).
+pub(crate) const MAX_TEXT: usize = 1024;
 
 /// One prefix: the first `len` bits of `addr` (IPv4 in the first 4 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub(crate) enum TrustError {
     BadLength(usize),
     /// More than [`MAX_PREFIXES`] items.
     TooMany,
+    /// More than [`MAX_TEXT`] bytes.
+    TooLong,
 }
 
 /// The parsed setting.
@@ -167,6 +172,12 @@ fn mask(addr: &mut [u8; 16], len: u8) {
 }
 
 impl Trust {
+    /// Every source trusted (the empty setting).
+    pub(crate) const ANY: Trust = Trust {
+        prefixes: [EMPTY; MAX_PREFIXES],
+        n: 0,
+    };
+
     /// Parses the setting (its bytes, without a terminating NUL).
     pub(crate) fn parse(s: &[u8]) -> Result<Trust, TrustError> {
         let mut t = Trust {
@@ -232,5 +243,53 @@ impl Trust {
             mask(&mut a, p.len);
             p.family == family && a == p.addr
         })
+    }
+}
+
+/// The setting in force: parsed, with its text as given (white space around it trimmed), for
+/// reading back and for the log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Setting {
+    /// The parsed prefixes.
+    pub(crate) trust: Trust,
+    text: [u8; MAX_TEXT],
+    len: usize,
+}
+
+impl Setting {
+    /// The empty setting: every source trusted.
+    pub(crate) const ANY: Setting = Setting {
+        trust: Trust::ANY,
+        text: [0; MAX_TEXT],
+        len: 0,
+    };
+
+    /// Becomes the value given for the parameter (a write to it may end in a newline), in
+    /// place (a setting is too big for a kernel stack frame); refused, it is left as the
+    /// empty setting.
+    pub(crate) fn set(&mut self, s: &[u8]) -> Result<(), TrustError> {
+        *self = Setting::ANY;
+        let s = trim(s);
+        self.text
+            .get_mut(..s.len())
+            .ok_or(TrustError::TooLong)?
+            .copy_from_slice(s);
+        self.trust = Trust::parse(s)?;
+        self.len = s.len();
+        Ok(())
+    }
+
+    /// The text, as given; empty for every source.
+    pub(crate) fn text(&self) -> &[u8] {
+        self.text.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The text for people: `any` when every source is trusted.
+    pub(crate) fn describe(&self) -> &str {
+        match core::str::from_utf8(self.text()) {
+            _ if self.trust.prefixes().is_empty() => "any",
+            Ok(s) => s,
+            Err(_) => "(not UTF-8)",
+        }
     }
 }

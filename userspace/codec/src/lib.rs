@@ -8,11 +8,7 @@
 
 // What the kernel's own build (6.12 Makefile) warns about, so the module build stays quiet
 // (not in the file: the module keeps the codec's items `pub` inside a private module).
-#[deny(
-    unreachable_pub,
-    clippy::all,
-    clippy::ignored_unit_patterns
-)]
+#[deny(unreachable_pub, clippy::all, clippy::ignored_unit_patterns)]
 #[path = "../../../option_codec.rs"]
 mod option_codec;
 

@@ -113,8 +113,8 @@ impl NamespaceState for &FakeState {
         self.counters.borrow_mut()[idx as usize] += 1;
     }
 
-    fn trust(&self) -> &Trust {
-        &self.trust
+    fn trusted(&self, family: Family, addr: &[u8; 16]) -> bool {
+        self.trust.allows(family, addr)
     }
 
     fn tcp_socket(&self, key: &Key, full: bool) -> bool {

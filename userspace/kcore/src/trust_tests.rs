@@ -127,3 +127,21 @@ fn random_settings_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_setting_keeps_its_text_and_refuses_whole() {
+    use crate::trust::{Setting, MAX_TEXT};
+    let mut s = Setting::ANY;
+    assert_eq!(s.describe(), "any");
+    s.set(b" 10.0.0.0/8,fd00::1 \n").unwrap();
+    assert_eq!(s.text(), b"10.0.0.0/8,fd00::1");
+    assert_eq!(s.describe(), "10.0.0.0/8,fd00::1");
+    assert_eq!(s.trust.prefixes().len(), 2);
+    // Refused: left empty (the caller publishes nothing).
+    assert!(s.set(b"10.0.0.0/33").is_err());
+    assert_eq!(s.text(), b"");
+    let long = b"1.2.3.4,".repeat(MAX_TEXT / 8 + 1);
+    assert_eq!(s.set(&long), Err(TrustError::TooLong));
+    assert!(s.set(b"").is_ok());
+    assert_eq!(s.describe(), "any");
+}
