@@ -3,8 +3,7 @@
 # load and bad parameter values with a clear message, and unloads cleanly, repeatedly.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO: build it with make"; exit $KSFT_SKIP; }
-unload_module
+require_module --unloaded
 
 last_log() { log_window | tail -n "${1:-5}"; }
 

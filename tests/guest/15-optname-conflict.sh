@@ -4,8 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 SQUATTER=${TOA_UOA_SQUATTER:-$TOP/tests/kmod/uoa_squatter.ko}
-[ -f "$KO" ] && [ -f "$SQUATTER" ] || { echo "# no $KO or $SQUATTER"; exit $KSFT_SKIP; }
-unload_module
+require_file "$SQUATTER"
+require_module --unloaded
 
 refused_while_taken() {
 	insmod "$SQUATTER"

@@ -6,10 +6,10 @@
 
 ROOT=${TOA_UOA_DKMS_ROOT:-}
 [ -n "$ROOT" ] && [ -d "$ROOT/lib/modules/$(uname -r)" ] ||
-	{ echo "# no DKMS install root for $(uname -r) (scripts/dkms-install.sh makes one)"; exit $KSFT_SKIP; }
+	skip_all "no DKMS install root for $(uname -r) (scripts/dkms-install.sh makes one)"
 unload_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 MODPROBE=(modprobe -d "$ROOT" -S "$(uname -r)")
 
 dkms_module_indexed() {
@@ -31,7 +31,7 @@ modprobe_loads() {
 works_on_the_real_path() {
 	uoa_exchange "$tmp/out" $LB4 $RS4 9400 $CIP4 $VIP4
 	grep -qx "v1 $CIP4 40000 $VIP4 80" "$tmp/out" || fail "server said: $(cat "$tmp/out")"
-	expect_eq records_new "$(proc_stat rs records_new)" 1
+	expect_eq records_new "$(proc_stat "$rs" records_new)" 1
 }
 
 modprobe_removes() {
