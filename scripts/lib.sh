@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 # Shared settings of the toa_uoa scripts: where the cache lives, how the kernel is made.
 # Sourced, never run.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Set up everything toa_uoa needs on a fresh Debian 12 machine, unattended and idempotent:
 # the Debian packages (the Rust toolchain pinned to its series, 1.85: the newest revision of
 # it the archive has), bindgen-cli, the kernel source and the Rust-enabled test kernel, built

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # All of toa_uoa's tests, from a fresh machine: set up (once; cached), build the module
 # warning-free for both kernels, run the host tests and cargo clippy of the user-space
 # workspace, then run the guest suite (KTAP) on the project's 6.12 test kernel and on Debian's

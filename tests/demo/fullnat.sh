@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # End to end through a FullNAT balancer, in the guest: a client namespace talks to a VIP; the
 # balancer namespace routes the VIP to a TUN device where toa-uoa-lb inserts the type-31
 # option and writes the packet back, then does FullNAT with nftables on what comes back from

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Life cycle: the module loads with a log line, shows its parameters, refuses a second
 # load and bad parameter values with a clear message, and unloads cleanly, repeatedly.
 . "$(dirname "$0")/lib.sh"

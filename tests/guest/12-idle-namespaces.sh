@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # A namespace that never sees an option costs almost nothing: its record table and counters
 # are made at its first option (or look-up), and that first option is recorded, not lost.
 # The memory an idle namespace costs is measured as what loading the module adds per

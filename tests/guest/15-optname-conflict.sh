@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Another module holding the UOA optnames (as DPVS's uoa.ko does): toa_uoa refuses to load
 # with a message that says so, leaves nothing behind, and loads once the other is gone.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # UDP (UOA) in the four address cases 44 46 64 66: a balancer namespace sends datagrams
 # carrying the option, a server namespace receives them with a plain UDP socket and looks
 # the client up through v1 (exact and any-address) and each v0 size, on the real path.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # UOA edges: servers bound to the any-address (AF_INET and dual-stack AF_INET6 sockets,
 # where the datagram's tuple arrives IPv4-mapped), an option-only empty datagram sent ahead
 # of the data, short optlen (EINVAL), bad pointers (EFAULT), and namespaces not seeing each

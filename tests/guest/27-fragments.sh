@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Datagrams too big for the link arrive in fragments: the look-up still answers. IPv4 is
 # reassembled before the LOCAL_IN hook; an IPv6 datagram is not (without conntrack in the
 # namespace the hook sees each fragment), so the first fragment's Destination Options (in its

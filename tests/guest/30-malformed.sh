@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Malformed type-31 options sent as real packets: none makes a record, each is counted
 # under the check that failed, the kernel log names the sender (ratelimited), and the
 # datagram itself still reaches the application.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Hostile input. Packets: a corpus of malformed shapes sent raw; none makes a record, each
 # is counted (by the module's malformed_*/options_not_tcp_udp counters, or by the kernel's
 # own header-error counters when the kernel drops it before the hook), then random option

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # TCP (TOA) with unmodified servers: accept(), getpeername() and getsockname() answer
 # CIP:CPORT and VIP:VPORT in the carried family, in the four cases 44 46 64 66, whether
 # the option comes from the SYN on or only from the first data packet on; python3's

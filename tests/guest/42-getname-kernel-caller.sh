@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # getname from inside the kernel (in-kernel socket users: sunrpc, ksmbd, ocfs2 from kernel
 # threads; usnic, iscsi from a process's system call): a test module asks an accepted
 # socket its peer with kernel_getpeername() into a bare 16-byte sockaddr_in followed by

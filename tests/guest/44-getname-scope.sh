@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # getname rewrites only connected sockets: options sent from [::]:0 (the peer tuple of any
 # unconnected or listening socket) make records, yet getsockname of an unconnected UDP socket
 # and of a listening TCP socket, bound to the addresses those records name, stays the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Unloading while option traffic flows, UDP look-ups run and a TCP server calls
 # getpeername in a loop on an open connection: the kernel stays clean (the runner checks
 # its log), the programs keep running, and the connection's getpeername goes back to the

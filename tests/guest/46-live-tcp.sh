@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # A live TCP connection's record cannot be rewritten by forged packets: an ACK (any sequence
 # number) or a SYN carrying other addresses for its tuple is ignored and counted
 # (options_ignored_live_tcp), a SYN without an option forgets nothing; getpeername keeps the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # More concurrent getname callers than the kretprobes have instances (max(64, 4 per possible
 # CPU)): a test module holds a socket's lock (lock_sock) from a kernel thread while threads
 # call getname on it, so that every call waits inside inet_getname as behind a busy socket.

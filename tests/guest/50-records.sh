@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Records over time and across namespaces: idle expiry (off the packet path), the
 # max_records bound with eviction counted, namespaces made after load get the module,
 # and a namespace's records go with it; unload with namespaces alive is clean.

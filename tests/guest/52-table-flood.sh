@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Table flood: ten times max_records distinct tuples at full speed. The table stays at its
 # bound (memory too), the newest tuples still get records (the policy evicts the oldest
 # record near the new one's bucket, so new traffic wins), and the counters explain every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # trusted_sources: with it set, options from other sources make no record and are counted;
 # from the listed prefixes (IPv4 and IPv6) they work; a bad list refuses the load.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # End to end through a FullNAT balancer (tests/demo/fullnat.sh's scenario, with assertions):
 # client -> balancer (toa-uoa-lb inserting the option on a TUN device, then nftables DNAT +
 # SNAT) -> server with unmodified applications. With toa_uoa loaded the server sees

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Applications: the shipped C header, the Rust crate (userspace/uoa) and the Python module,
 # used the way applications use them, on the real path: a balancer namespace sends with
 # the option, servers in the real-server namespace print the client they were told.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # DKMS: the module that `dkms install` put in place (scripts/dkms-install.sh, run on the
 # host before the suite, installs into the private root $TOA_UOA_DKMS_ROOT) is found by
 # modprobe through depmod's index, loads, does its job on the real path, and unloads.

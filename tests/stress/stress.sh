@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Stress run (separate from the quick suite; bounded in time and count, stops by itself):
 # option floods from several CPUs with concurrent v0/v1 look-ups and getpeername calls,
 # then N load/unload cycles under that load, then N namespace create/destroy cycles under
