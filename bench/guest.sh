@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The in-guest part of the toa_uoa benchmark suite (bench/run.sh boots the guest and runs
 # this). Measures, with the module loaded and not loaded in the same boot, in alternating
 # rounds (ABBA order: even rounds unloaded first, odd rounds loaded first):

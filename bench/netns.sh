@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 # Sourced by bench/guest.sh and bench/profile.sh (in the guest): two namespaces over veth,
 # lb 10.0.0.1 (the sender) -> rs 10.0.0.2; the floods' per-packet tuples come from

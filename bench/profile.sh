@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Where the packet path's time goes: perf (cpu-clock sampling, call graphs) in the guest,
 # under instruction counting, while one CPU sends a UDP flood from namespace lb to rs with
 # toa_uoa loaded. Prints the functions by inclusive share, toa_uoa's and netfilter's first.

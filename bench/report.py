@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Summarise a toa_uoa benchmark results file (bench/guest.sh's raw TSV) into a Markdown
 summary and one hand-written SVG plot (no plotting library needed).
 

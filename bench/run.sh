@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Host entry point of the toa_uoa benchmark suite: builds toa_uoa.ko (make) and the no-op
 # kretprobe baseline module, boots the test kernel in QEMU (scripts/vm.sh) and runs
 # bench/guest.sh there, then writes the results and the plot:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """UOA look-ups for Python applications on a server running the toa_uoa kernel module.
 
 socket.getsockopt() cannot pass an input structure, which the UOA look-ups need (the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Build toa_uoa.ko with clippy as the compiler driver and fail on any compiler or clippy
 # warning; check the Rust formatting. Used by test.sh and demo.sh; `make` alone builds
 # without the checks.

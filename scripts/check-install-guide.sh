@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Follows README's "Install on a real server" block as a new user would, and fails if any
 # step fails: in a fresh Debian 13 root (debootstrap, apt sources as Debian 13's installer
 # writes them, this checkout's files copied to /root/toa_uoa), every command of the block up

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The module's main job on a fresh machine: set up (once; cached), build toa_uoa.ko, boot
 # the test kernel under QEMU and show the module at work in the guest: a client reaching a
 # VIP through a FullNAT balancer (nftables + toa-uoa-lb), the server's view with and without it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # A real `dkms add / build / install` of toa_uoa against the test kernel, the way an
 # operator runs it (docs/OPERATORS.md, "Install with DKMS"), except that every tree is
 # private: DKMS's own tree, the source tree (/usr/src) and the install tree (/lib/modules)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 # Shared settings of the toa_uoa scripts: where the cache lives, how the kernel is made.
 # Sourced, never run.
@@ -8,7 +9,12 @@ CACHE=${TOA_UOA_CACHE:-$HOME/.cache/toa_uoa}
 # The Rust toolchain the 6.12 kernel is built with: Debian's rustc-web 1.85 ships the
 # `core` source the kernel compiles itself; rustup's toolchain on PATH does not, and a
 # proc-macro from a different rustc cannot be loaded, so every Rust tool is named here.
-RUST_PIN=1.85.0+dfsg3-1~deb12u3
+# The series is pinned, not the revision: a Debian point release replaces the 1.85 revision
+# in the archive (and the old one leaves it), so set-up installs the newest 1.85 the
+# archive has (bookworm-security also carries a later series, which is not taken), and the
+# kernel cache is keyed by the revision installed.
+RUST_SERIES=1.85
+RUST_PACKAGES=(rustc-web rust-web-src cargo-web libstd-rust-web-dev rust-web-clippy)
 BINDGEN_VERSION=0.71.1
 BINDGEN=$HOME/.cargo/bin/bindgen
 KMAKE_VARS=(LLVM=1 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
@@ -32,6 +38,37 @@ kernel_pkg_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null
 }
 
+# rust_in_series VERSION: whether a Debian version of rustc-web is of $RUST_SERIES.
+rust_in_series() {
+	case ${1#[0-9]:} in "$RUST_SERIES".*) return 0 ;; esac
+	return 1
+}
+
+# rust_version: the installed Rust toolchain's version (e.g. 1.85.0+dfsg3-1~deb12u3) when
+# every one of $RUST_PACKAGES is installed at that one version of $RUST_SERIES; else nothing.
+rust_version() {
+	local p v ver=
+	for p in "${RUST_PACKAGES[@]}"; do
+		v=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$p" 2>/dev/null || true)
+		case $v in ii*) v=${v:3} ;; *) return 0 ;; esac
+		[ -z "$ver" ] || [ "$v" = "$ver" ] || return 0
+		ver=$v
+	done
+	! rust_in_series "$ver" || echo "$ver"
+}
+
+# rust_archive_version: the newest version of rustc-web of $RUST_SERIES that the apt sources
+# offer (after apt-get update), or nothing.
+rust_archive_version() {
+	local v best=
+	while read -r v; do
+		rust_in_series "$v" || continue
+		[ -z "$best" ] || dpkg --compare-versions "$v" gt "$best" || continue
+		best=$v
+	done < <(apt-cache madison rustc-web 2>/dev/null | awk -F'|' '{ gsub(/[ \t]/, "", $2); print $2 }')
+	echo "$best"
+}
+
 # The cache key of a kernel build: source version, fragment, toolchain. Any change
 # gives a new directory, so an old build is never reused for a different config.
 # $1: variant name (the fragment files listed after it are hashed too).
@@ -40,7 +77,7 @@ kernel_key() {
 	shift
 	{
 		kernel_pkg_version
-		echo "$RUST_PIN $BINDGEN_VERSION"
+		echo "$(rust_version) $BINDGEN_VERSION"
 		cat "$FRAGMENT" "$@"
 	} | sha256sum | cut -c1-12 | sed "s/^/$variant-/"
 }

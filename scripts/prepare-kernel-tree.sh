@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Prepare, once per kernel version, the build tree toa_uoa is compiled against on a Debian
 # server running Debian's own Rust-enabled kernel (README, "Install on a real server").
 #
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
 	--kver) KVER=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--force) FORCE=1 ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (--help)" ;;
 	esac
 	shift

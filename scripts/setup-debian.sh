@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Set up the second target, Debian's own Rust-enabled kernel (scripts/setup.sh --kernel
 # debian-7.3 runs this), unattended and cached under $CACHE/debian-7.3:
 #   1. a Debian 13 (trixie) build root, from this machine's own Debian mirror, with trixie's

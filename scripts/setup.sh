@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Set up everything toa_uoa needs on a fresh Debian 12 machine, unattended and idempotent:
-# the pinned Debian packages, bindgen-cli, the kernel source and the Rust-enabled test
-# kernel, built once into $TOA_UOA_CACHE (default ~/.cache/toa_uoa) and reused after.
+# the Debian packages (the Rust toolchain pinned to its series, 1.85: the newest revision of
+# it the archive has), bindgen-cli, the kernel source and the Rust-enabled test kernel, built
+# once into $TOA_UOA_CACHE (default ~/.cache/toa_uoa) and reused after.
 #
 #   scripts/setup.sh                 set up, build the test kernel if not cached
 #   scripts/setup.sh --print-kdir    print the test kernel's build directory (no work)
@@ -37,14 +39,16 @@ if [ "$KERNEL" = "$DEBIAN_KERNEL" ] && [ "$PRINT_KDIR" = 1 ]; then
 fi
 if [ "$PRINT_KDIR" = 1 ]; then
 	[ -n "$(kernel_pkg_version)" ] || die "linux-source-6.12 is not installed: run scripts/setup.sh"
+	[ -n "$(rust_version)" ] || die "the Rust $RUST_SERIES toolchain (${RUST_PACKAGES[*]}) is not installed: run scripts/setup.sh"
 	echo "$(kernel_build_dir "$VARIANT" "${EXTRA_FRAGMENTS[@]}")/build"
 	exit 0
 fi
 
+# The Rust toolchain ($RUST_PACKAGES) is installed by install_rust. gcc and g++: the guest
+# tests build C programs and check the UAPI header as C and C++; the host test
+# userspace/uoa/tests/layout.rs compiles the header with cc.
 PACKAGES=(
-	"rustc-web=$RUST_PIN" "rust-web-src=$RUST_PIN" "cargo-web=$RUST_PIN"
-	"libstd-rust-web-dev=$RUST_PIN" "rust-web-clippy=$RUST_PIN"
-	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make
+	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make gcc g++
 	qemu-system-x86 busybox-static linux-source-6.12
 	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump
 	debootstrap zstd xz-utils
@@ -52,6 +56,21 @@ PACKAGES=(
 # Installed without their recommendations: dkms recommends the headers of Debian's own
 # kernel, which nothing here builds against.
 PACKAGES_NO_RECOMMENDS=(dkms)
+
+SUDO=()
+APT_UPDATED=
+# apt_update: root (or password-less sudo) and apt-get checked, the package lists updated;
+# once per run.
+apt_update() {
+	[ -z "$APT_UPDATED" ] || return 0
+	if [ "$(id -u)" != 0 ]; then
+		sudo -n true 2>/dev/null || die "need root (or password-less sudo) to install: $*"
+		SUDO=(sudo -n)
+	fi
+	command -v apt-get >/dev/null || die "apt-get not found: this set-up expects Debian 12 (bookworm)"
+	"${SUDO[@]}" apt-get update -qq || die "apt-get update failed: is the Debian mirror reachable?"
+	APT_UPDATED=1
+}
 
 # Debian packages: install only what is missing (dpkg knows the exact version).
 # install_packages [APT-OPTION...] -- PACKAGE[=VERSION]...
@@ -73,15 +92,25 @@ install_packages() {
 	done
 	[ ${#missing[@]} -eq 0 ] && { step "Debian packages: all present ($#)"; return; }
 	step "Debian packages: installing ${missing[*]}"
-	local SUDO=()
-	if [ "$(id -u)" != 0 ]; then
-		sudo -n true 2>/dev/null || die "need root (or password-less sudo) to install: ${missing[*]}"
-		SUDO=(sudo -n)
-	fi
-	command -v apt-get >/dev/null || die "apt-get not found: this set-up expects Debian 12 (bookworm)"
-	"${SUDO[@]}" apt-get update -qq || die "apt-get update failed: is the Debian mirror reachable?"
+	apt_update "${missing[@]}"
 	DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --allow-downgrades "${opts[@]}" "${missing[@]}" \
 		>"$CACHE/apt.log" 2>&1 || die "apt-get install failed (log: $CACHE/apt.log): ${missing[*]}"
+}
+
+# The Rust toolchain: kept if installed at one revision of $RUST_SERIES, else the newest
+# revision of the series in the archive (a downgrade if a later series was installed).
+install_rust() {
+	local ver
+	ver=$(rust_version)
+	if [ -n "$ver" ]; then
+		step "Rust $RUST_SERIES toolchain: $ver present"
+		return
+	fi
+	apt_update "${RUST_PACKAGES[@]}"
+	ver=$(rust_archive_version)
+	[ -n "$ver" ] || die "no rustc-web $RUST_SERIES.* in the apt archive (apt-cache madison rustc-web): bookworm's main suite should have one"
+	install_packages -- "${RUST_PACKAGES[@]/%/=$ver}"
+	[ "$(rust_version)" = "$ver" ] || die "the Rust toolchain is not at $ver after installing it (${RUST_PACKAGES[*]})"
 }
 
 install_bindgen() {
@@ -142,6 +171,7 @@ build_kernel() {
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.setup.lock"
 flock 9
+install_rust
 install_packages -- "${PACKAGES[@]}"
 install_packages --no-install-recommends -- "${PACKAGES_NO_RECOMMENDS[@]}"
 install_bindgen

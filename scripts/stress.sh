@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The stress run (tests/stress/stress.sh; not part of the quick suite): option floods from
 # both vCPUs with concurrent v0/v1 look-ups and getpeername calls, N load/unload cycles and
 # N namespace create/destroy cycles under that load, then the counters must add up and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The guest suite on the debug variant of the test kernel (kernel/debug.config: KASAN,
 # lockdep, DEBUG_ATOMIC_SLEEP, KMEMLEAK, UBSAN, DEBUG_OBJECTS): the module is built for
 # that kernel in a separate directory under the cache, the suite runs with it, and any

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # All of toa_uoa's tests, from a fresh machine: set up (once; cached), build the module
-# warning-free for both kernels, run the host tests of the user-space workspace, then run the
-# guest suite (KTAP) on the project's 6.12 test kernel and on Debian's own 7.3 kernel.
+# warning-free for both kernels, run the host tests and cargo clippy of the user-space
+# workspace, then run the guest suite (KTAP) on the project's 6.12 test kernel and on Debian's
+# own 7.3 kernel.
 # Exit status 0 only if everything passed.
 #   KTEST_FILTER=regex  run only the guest tests whose file name matches
 #   KERNELS="test debian-7.3"  the kernels to run the guest suite on (default: both)
@@ -25,8 +27,11 @@ fi
 host_rc=0
 if [ -f userspace/Cargo.toml ]; then
 	step "host tests (userspace workspace)"
-	(cd userspace && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings &&
-		cargo test 2>&1) || host_rc=$?
+	(cd userspace && cargo fmt --check && cargo test 2>&1) || host_rc=$?
+	# Every crate, the bench crate too (default-members leaves it out of plain cargo commands),
+	# every target: the crates' #[deny(clippy::...)] and #![deny(...)] attributes hold here.
+	step "cargo clippy of the userspace workspace (--workspace --all-targets, warnings are errors)"
+	(cd userspace && cargo clippy --quiet --workspace --all-targets -- -D warnings 2>&1) || host_rc=$?
 	step "one version: dkms.conf's PACKAGE_VERSION (the module's, by Kbuild) and the crates'"
 	ver_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 	ver_cargo=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' userspace/Cargo.toml)

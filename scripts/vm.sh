@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Run a command in a QEMU guest booted on the project's test kernel, or on Debian's own
 # kernel binary (--kernel debian-7.3, as set up by scripts/setup.sh --kernel debian-7.3,
 # its drivers loaded from Debian's modules package as it is). The guest sees the
@@ -27,7 +28,7 @@ QEMU=qemu-system-x86_64
 BUSYBOX=/bin/busybox
 
 usage() {
-	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 

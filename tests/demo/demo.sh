@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Runs in the guest (scripts/demo.sh boots it): the module loads and says what it is, then the
 # FullNAT end-to-end demo (tests/demo/fullnat.sh): a client reaches a VIP through an nftables
 # FullNAT balancer running toa-uoa-lb, and unmodified server applications are shown what they

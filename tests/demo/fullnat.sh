@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # End to end through a FullNAT balancer, in the guest: a client namespace talks to a VIP; the
 # balancer namespace routes the VIP to a TUN device where toa-uoa-lb inserts the type-31
 # option and writes the packet back, then does FullNAT with nftables on what comes back from
@@ -38,7 +39,8 @@ C64=$C6 VIP64=fd01::164 BS64=$BS4 S64=$S4 INNER64=10.3.0.164 POOL64=10.3.0.1
 # The services: VIP:80/tcp -> server:8080 (http.server), VIP:81/tcp -> server:8081
 # (toa_getname, one connection: accept/getpeername/getsockname), VIP:53/udp -> server:5353.
 FN_TUN=toa-lb0
-# How a namespace is made; the guest test sets it to lib.sh's new_netns (removed at exit).
+# How a namespace is made; the guest test makes them itself (lib.sh's setup_ns, under random
+# names it puts in NS_C, NS_B, NS_S) and sets this to ':'.
 FN_MKNS=${FN_MKNS:-fn_mkns}
 # Scratch directory: set by the caller (fn_main makes one).
 FN_TMP=${FN_TMP:-}

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Life cycle: the module loads with a log line, shows its parameters, refuses a second
 # load and bad parameter values with a clear message, and unloads cleanly, repeatedly.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO: build it with make"; exit $KSFT_SKIP; }
-unload_module
+require_module --unloaded
 
 last_log() { log_window | tail -n "${1:-5}"; }
 

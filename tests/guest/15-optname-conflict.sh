@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Another module holding the UOA optnames (as DPVS's uoa.ko does): toa_uoa refuses to load
 # with a message that says so, leaves nothing behind, and loads once the other is gone.
 . "$(dirname "$0")/lib.sh"
 
 SQUATTER=${TOA_UOA_SQUATTER:-$TOP/tests/kmod/uoa_squatter.ko}
-[ -f "$KO" ] && [ -f "$SQUATTER" ] || { echo "# no $KO or $SQUATTER"; exit $KSFT_SKIP; }
-unload_module
+require_file "$SQUATTER"
+require_module --unloaded
 
 refused_while_taken() {
 	insmod "$SQUATTER"

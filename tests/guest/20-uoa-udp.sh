@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # UDP (UOA) in the four address cases 44 46 64 66: a balancer namespace sends datagrams
 # carrying the option, a server namespace receives them with a plain UDP socket and looks
 # the client up through v1 (exact and any-address) and each v0 size, on the real path.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 
 
 # run_case NAME LB RS CIP VIP: one datagram; writes the server's answers to $tmp/NAME.
@@ -64,20 +64,20 @@ no_option() {
 }
 
 counters() {
-	expect_eq records_new "$(proc_stat rs records_new)" 4
-	expect_eq options_valid "$(proc_stat rs options_valid)" 4
-	expect_eq records_live "$(proc_stat rs records_live)" 4
+	expect_eq records_new "$(proc_stat "$rs" records_new)" 4
+	expect_eq options_valid "$(proc_stat "$rs" options_valid)" 4
+	expect_eq records_live "$(proc_stat "$rs" records_live)" 4
 	# Per datagram the server asks v1, v1 any-address, v0 58, 56 and 18 bytes (the answers
 	# above): v1 hits 2 per case; v0 hits 3 (44) 2 (46) 1 (64) 2 (66); v0 misses: the 18-byte
 	# look-ups of IPv6 tuples (46, 66) and all three without the option; refused: the 64
 	# case's v0 56 and 18 (EAFNOSUPPORT).
-	expect_eq lookups_v1_hit "$(proc_stat rs lookups_v1_hit)" 8
-	expect_eq lookups_v1_miss "$(proc_stat rs lookups_v1_miss)" 2
-	expect_eq lookups_v0_hit "$(proc_stat rs lookups_v0_hit)" 8
-	expect_eq lookups_v0_miss "$(proc_stat rs lookups_v0_miss)" 5
-	expect_eq lookups_refused "$(proc_stat rs lookups_refused)" 2
+	expect_eq lookups_v1_hit "$(proc_stat "$rs" lookups_v1_hit)" 8
+	expect_eq lookups_v1_miss "$(proc_stat "$rs" lookups_v1_miss)" 2
+	expect_eq lookups_v0_hit "$(proc_stat "$rs" lookups_v0_hit)" 8
+	expect_eq lookups_v0_miss "$(proc_stat "$rs" lookups_v0_miss)" 5
+	expect_eq lookups_refused "$(proc_stat "$rs" lookups_refused)" 2
 	# the other namespace saw nothing
-	expect_eq "lb records_new" "$(proc_stat lb records_new)" 0
+	expect_eq "lb records_new" "$(proc_stat "$lb" records_new)" 0
 }
 
 check uoa_udp_44 case_44
@@ -86,5 +86,4 @@ check uoa_udp_64 case_64
 check uoa_udp_66 case_66
 check uoa_udp_no_option no_option
 check uoa_counters counters
-rm -rf "$tmp"
 done_testing

@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # UOA edges: servers bound to the any-address (AF_INET and dual-stack AF_INET6 sockets,
 # where the datagram's tuple arrives IPv4-mapped), an option-only empty datagram sent ahead
 # of the data, short optlen (EINVAL), bad pointers (EFAULT), and namespaces not seeing each
 # other's records.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 
-# run_any NAME BIND LB RS CIP VIP: one datagram to a server bound to BIND (an any-address).
+# run_any NAME BIND SRC DST CIP VIP: one datagram from SRC to DST, to a server bound to BIND
+# (an any-address).
 run_any() {
-	local name=$1 bind=$2 lb=$3 rs=$4 cip=$5 vip=$6 port=$((9100 + RANDOM % 800))
+	local name=$1 bind=$2 src=$3 dst=$4 cip=$5 vip=$6 port=$((9100 + RANDOM % 800))
 	rm -f "$tmp/ready"
-	ip netns exec rs python3 "$TOOLS/uoa_server.py" "$bind" $port --ready "$tmp/ready" \
+	ip netns exec "$rs" python3 "$TOOLS/uoa_server.py" "$bind" $port --ready "$tmp/ready" \
 		--methods v1,v0_58,v0_18 >"$tmp/$name" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" "$lb" 5555 "$rs" $port "$cip" 40000 "$vip" 80
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" "$src" 5555 "$dst" $port "$cip" 40000 "$vip" 80
 	wait $srv
 	sed 's/^/# /' "$tmp/$name" >&2
 }
@@ -57,12 +58,12 @@ inet6_any_66() {
 option_only_datagram() {
 	local port=9950
 	rm -f "$tmp/ready"
-	ip netns exec rs python3 "$TOOLS/uoa_server.py" $RS4 $port --ready "$tmp/ready" --count 2 \
+	ip netns exec "$rs" python3 "$TOOLS/uoa_server.py" $RS4 $port --ready "$tmp/ready" --count 2 \
 		--methods v1 >"$tmp/ahead" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5601 $RS4 $port $CIP4 40001 $VIP4 80 --payload ""
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5601 $RS4 $port $CIP4 1 $VIP4 1 --no-option --payload data
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" $LB4 5601 $RS4 $port $CIP4 40001 $VIP4 80 --payload ""
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" $LB4 5601 $RS4 $port $CIP4 1 $VIP4 1 --no-option --payload data
 	wait $srv
 	sed 's/^/# /' "$tmp/ahead" >&2
 	grep -q "^# got b'data'" "$tmp/ahead" || fail "the data datagram did not arrive"
@@ -72,7 +73,7 @@ option_only_datagram() {
 # getsockopt with raw arguments: errno names for short optlen and bad pointers, on an
 # existing record (the empty-datagram one: 10.0.0.1:5601 -> 10.0.0.2:9950).
 raw_errors() {
-	ip netns exec rs python3 - <<'PY' >&2
+	ip netns exec "$rs" python3 - <<'PY' >&2
 import ctypes, ctypes.util, errno, socket, struct, sys
 libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -103,10 +104,11 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-# The record lives in rs; the same look-up from another namespace finds nothing.
+# The record lives in $rs; the same look-up from another namespace finds nothing.
 other_namespace() {
-	new_netns third
-	ip netns exec third python3 - <<'PY' >&2
+	local third
+	setup_ns third
+	ip netns exec "$third" python3 - <<'PY' >&2
 import os, sys, errno
 sys.path.insert(0, os.environ["TOP"] + "/python")
 import socket, toa_uoa
@@ -118,7 +120,7 @@ except OSError as e:
     print("third namespace:", errno.errorcode[e.errno])
     sys.exit(0 if e.errno == errno.ENOENT else 1)
 PY
-	ip netns del third
+	cleanup_ns "$third"
 }
 
 export TOP
@@ -129,5 +131,4 @@ check uoa_inet6_any_66 inet6_any_66
 check uoa_option_only_empty_datagram option_only_datagram
 check uoa_errors_einval_efault raw_errors
 check uoa_invisible_from_other_namespace other_namespace
-rm -rf "$tmp"
 done_testing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Datagrams too big for the link arrive in fragments: the look-up still answers. IPv4 is
 # reassembled before the LOCAL_IN hook; an IPv6 datagram is not (without conntrack in the
 # namespace the hook sees each fragment), so the first fragment's Destination Options (in its
@@ -6,11 +7,9 @@
 # carried families.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-unload_module
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 BIG=$(head -c 3000 /dev/zero | tr '\0' x)
 
 # fragmented OUT LB RS PORT CIP VIP
@@ -24,8 +23,8 @@ fragmented() {
 # The datagrams really were fragmented on the wire (the receiving side's counters).
 were_fragmented() {
 	local v4 v6
-	v4=$(ip netns exec rs nstat -az IpReasmOKs | awk '$1 == "IpReasmOKs" { print $2 }')
-	v6=$(ip netns exec rs nstat -az Ip6ReasmOKs | awk '$1 == "Ip6ReasmOKs" { print $2 }')
+	v4=$(ip netns exec "$rs" nstat -az IpReasmOKs | awk '$1 == "IpReasmOKs" { print $2 }')
+	v6=$(ip netns exec "$rs" nstat -az Ip6ReasmOKs | awk '$1 == "Ip6ReasmOKs" { print $2 }')
 	echo "reassembled: IPv4 $v4, IPv6 $v6" >&2
 	[ "$v4" -ge 2 ] && [ "$v6" -ge 2 ] || fail "not fragmented"
 }
@@ -35,5 +34,4 @@ check fragmented_46 fragmented f46 $LB6 $RS6 9802 $CIP4 $VIP4
 check fragmented_64 fragmented f64 $LB4 $RS4 9803 $CIP6 $VIP6
 check fragmented_66 fragmented f66 $LB6 $RS6 9804 $CIP6 $VIP6
 check datagrams_were_fragmented were_fragmented
-rm -rf "$tmp"
 done_testing

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Malformed type-31 options sent as real packets: none makes a record, each is counted
 # under the check that failed, the kernel log names the sender (ratelimited), and the
 # datagram itself still reaches the application.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 log_mark
 
 # send_raw FAMILY HEX [may-drop]: one datagram lb -> rs:7000 with the option bytes HEX,
@@ -18,7 +18,7 @@ send_raw() {
 	[ "${3:-}" != may-drop ] || wait=3
 	[ "$1" = 6 ] && src=$LB6 dst=$RS6
 	rm -f "$tmp/ready" "$tmp/got"
-	ip netns exec rs python3 -c '
+	ip netns exec "$rs" python3 -c '
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM); s.bind((sys.argv[1], 7000)); s.settimeout(float(sys.argv[4]))
@@ -26,7 +26,7 @@ open(sys.argv[2], "w").close()
 s.recvfrom(100); open(sys.argv[3], "w").close()' "$dst" "$tmp/ready" "$tmp/got" "$wait" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" "$src" 6000 "$dst" 7000 0.0.0.0 0 0.0.0.0 0 --raw-option "$2"
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" "$src" 6000 "$dst" 7000 0.0.0.0 0 0.0.0.0 0 --raw-option "$2"
 	if ! wait $srv && [ "${3:-}" != may-drop ]; then
 		fail "the datagram did not arrive"
 	fi
@@ -36,11 +36,11 @@ s.recvfrom(100); open(sys.argv[3], "w").close()' "$dst" "$tmp/ready" "$tmp/got" 
 # recorded.
 malformed() {
 	local before after
-	before=$(proc_stat rs "malformed_$1")
+	before=$(proc_stat "$rs" "malformed_$1")
 	send_raw "$2" "$3" "${4:-}"
-	after=$(proc_stat rs "malformed_$1")
+	after=$(proc_stat "$rs" "malformed_$1")
 	expect_eq "malformed_$1" "$after" $((before + 1))
-	expect_eq records_live "$(proc_stat rs records_live)" 0
+	expect_eq records_live "$(proc_stat "$rs" records_live)" 0
 }
 
 V4BODY=9c4000500a0000010a000002   # cport 40000 vport 80 cip 10.0.0.1 vip 10.0.0.2

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Hostile input. Packets: a corpus of malformed shapes sent raw; none makes a record, each
 # is counted (by the module's malformed_*/options_not_tcp_udp counters, or by the kernel's
 # own header-error counters when the kernel drops it before the hook), then random option
@@ -7,14 +8,13 @@
 # unmapped and read-only buffers, bad families, and the wrong socket types.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
 export TOP
 
 # Everything the module counts as not recordable, plus the kernel's header errors.
 rejected() {
-	ip netns exec rs awk '
+	ip netns exec "$rs" awk '
 		FILENAME ~ /toa_uoa/ && ($1 ~ /^malformed_/ || $1 == "options_not_tcp_udp") { n += $2 }
 		FILENAME ~ /snmp6/ && $1 ~ /^Ip6(InHdrErrors|InTruncatedPkts)$/ { n += $2 }
 		FILENAME ~ /snmp$/ && $1 == "Ip:" && !hdr { for (i = 1; i <= NF; i++) col[$i] = i; hdr = 1; next }
@@ -25,10 +25,10 @@ rejected() {
 shape() {
 	local before after
 	before=$(rejected)
-	ip netns exec lb python3 "$TOOLS/hostile_packets.py" send "$1"
+	ip netns exec "$lb" python3 "$TOOLS/hostile_packets.py" send "$1"
 	sleep 0.3
 	after=$(rejected)
-	expect_eq "records_live after $1" "$(proc_stat rs records_live)" 0
+	expect_eq "records_live after $1" "$(proc_stat "$rs" records_live)" 0
 	if [ "$1" = v4_after_eol ]; then
 		# Options after an EOL are not options (RFC 791): ignored, correctly, uncounted.
 		expect_eq "counted for $1" "$after" "$before"
@@ -38,17 +38,17 @@ shape() {
 }
 
 random_packets() {
-	SEED=$RANDOM ip netns exec lb python3 "$TOOLS/hostile_packets.py" random 20 >&2
+	SEED=$RANDOM ip netns exec "$lb" python3 "$TOOLS/hostile_packets.py" random 20 >&2
 	local m
-	m=$(ip netns exec rs awk '$1 ~ /^malformed_/ { n += $2 } END { print n + 0 }' /proc/net/toa_uoa)
+	m=$(ip netns exec "$rs" awk '$1 ~ /^malformed_/ { n += $2 } END { print n + 0 }' /proc/net/toa_uoa)
 	echo "malformed counted so far: $m" >&2
 	[ "$m" -gt 100 ] || fail "only $m malformed options counted"
 }
 
 syscalls() {
 	# a record for 10.0.0.1:5555 -> 10.0.0.2:9000 (UDP)
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5555 $RS4 9000 192.0.2.10 40000 198.51.100.1 80
-	ip netns exec rs python3 "$TOOLS/hostile_syscalls.py" >&2
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" $LB4 5555 $RS4 9000 192.0.2.10 40000 198.51.100.1 80
+	ip netns exec "$rs" python3 "$TOOLS/hostile_syscalls.py" >&2
 }
 
 while read -r name _; do

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # TCP (TOA) with unmodified servers: accept(), getpeername() and getsockname() answer
 # CIP:CPORT and VIP:VPORT in the carried family, in the four cases 44 46 64 66, whether
 # the option comes from the SYN on or only from the first data packet on; python3's
@@ -6,25 +7,24 @@
 # untouched; after rmmod everything is as before.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 gcc -O1 -Wall -o "$tmp/toa_getname" "$TOOLS/toa_getname.c" || exit 1
 
 port=20000
 
-# serve NAME LB RS CIP VIP WHEN [args]: one connection from lb to rs:port through
-# toa_getname (listening on RS, or on $BIND if set); its answers land in $tmp/NAME.
+# serve NAME SRC DST CIP VIP WHEN [args]: one connection from SRC in $lb to DST:port in $rs
+# through toa_getname (listening on DST, or on $BIND if set); its answers land in $tmp/NAME.
 serve() {
-	local name=$1 lb=$2 rs=$3 cip=$4 vip=$5 when=$6
+	local name=$1 src=$2 dst=$3 cip=$4 vip=$5 when=$6
 	shift 6
 	port=$((port + 1))
 	rm -f "$tmp/ready"
-	ip netns exec rs "$tmp/toa_getname" "${BIND:-$rs}" $port --ready "$tmp/ready" "$@" >"$tmp/$name" &
+	ip netns exec "$rs" "$tmp/toa_getname" "${BIND:-$dst}" $port --ready "$tmp/ready" "$@" >"$tmp/$name" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" "$lb" $((port + 10000)) "$rs" $port \
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" "$src" $((port + 10000)) "$dst" $port \
 		"$cip" 40000 "$vip" 8080 --when "$when" --send hello
 	wait $srv
 	sed 's/^/# /' "$tmp/$name" >&2
@@ -74,9 +74,9 @@ data_only() {
 # Option only on the ACK that completes the handshake, never again (how DPVS sends it): the
 # record is there before accept() returns, and the data packets after carry none.
 ack_only() {
-	local fam=$1 lb=$2 rs=$3 cip=$4 vip=$5 len=$6
+	local fam=$1 src=$2 dst=$3 cip=$4 vip=$5 len=$6
 	port=$((20000 + RANDOM % 5000))
-	serve "ack$fam" "$lb" "$rs" "$cip" "$vip" ack-only
+	serve "ack$fam" "$src" "$dst" "$cip" "$vip" ack-only
 	expect_toa "ack$fam" "$7" "$cip" "$vip" "$len"
 }
 
@@ -84,7 +84,7 @@ ack_only() {
 connected_udp() {
 	local port=21500
 	rm -f "$tmp/ready"
-	ip netns exec rs python3 -c '
+	ip netns exec "$rs" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
@@ -94,7 +94,7 @@ s.connect(peer)
 print("peer", *s.getpeername()[:2]); print("local", *s.getsockname()[:2])' $RS4 $port "$tmp/ready" >"$tmp/cudp" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" $LB4 5700 $RS4 $port $CIP4 40000 $VIP4 53
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" $LB4 5700 $RS4 $port $CIP4 40000 $VIP4 53
 	wait $srv
 	expect_eq peer "$(line cudp peer)" "$CIP4 40000"
 	expect_eq local "$(line cudp local)" "$VIP4 53"
@@ -128,15 +128,15 @@ tuple_reuse() {
 }
 
 http_server_log() {
-	ip netns exec rs python3 -m http.server 8000 --bind $RS4 >"$tmp/http.log" 2>&1 &
+	ip netns exec "$rs" python3 -m http.server 8000 --bind $RS4 >"$tmp/http.log" 2>&1 &
 	local srv=$!
 	local i
 	for i in $(seq 1 100); do
-		ip netns exec rs python3 -c "import socket; socket.create_connection(('$RS4', 8000)).close()" \
+		ip netns exec "$rs" python3 -c "import socket; socket.create_connection(('$RS4', 8000)).close()" \
 			2>/dev/null && break
 		sleep 0.2
 	done
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 31000 $RS4 8000 $CIP4 40000 $VIP4 80 --when syn
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" $LB4 31000 $RS4 8000 $CIP4 40000 $VIP4 80 --when syn
 	kill $srv
 	wait $srv || true
 	sed 's/^/# /' "$tmp/http.log" >&2
@@ -146,9 +146,9 @@ http_server_log() {
 # After the four cases (accept, getpeername, getsockname each): every answer counted, none
 # missed by the probes, none kept back.
 getname_counters() {
-	expect_eq getname_rewritten "$(proc_stat rs getname_rewritten)" 12
-	expect_eq getname_probe_missed "$(proc_stat rs getname_probe_missed)" 0
-	expect_eq getname_kept_for_kernel "$(proc_stat rs getname_kept_for_kernel)" 0
+	expect_eq getname_rewritten "$(proc_stat "$rs" getname_rewritten)" 12
+	expect_eq getname_probe_missed "$(proc_stat "$rs" getname_probe_missed)" 0
+	expect_eq getname_kept_for_kernel "$(proc_stat "$rs" getname_kept_for_kernel)" 0
 }
 
 unloaded_is_plain() {
@@ -176,5 +176,4 @@ check toa_no_option_untouched no_option
 check toa_tuple_reuse_forgets tuple_reuse
 check toa_http_server_logs_client http_server_log
 check toa_after_rmmod_plain unloaded_is_plain
-rm -rf "$tmp"
 done_testing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # getname from inside the kernel (in-kernel socket users: sunrpc, ksmbd, ocfs2 from kernel
 # threads; usnic, iscsi from a process's system call): a test module asks an accepted
 # socket its peer with kernel_getpeername() into a bare 16-byte sockaddr_in followed by
@@ -12,10 +13,10 @@
 . "$(dirname "$0")/lib.sh"
 
 KMOD=$(dirname "${TOA_UOA_SQUATTER:-$TOP/tests/kmod/uoa_squatter.ko}")/getname_kthread.ko
-[ -f "$KO" ] && [ -f "$KMOD" ] || { echo "# no $KO or $KMOD"; exit $KSFT_SKIP; }
-load_module
+require_file "$KMOD"
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 
 cat >"$tmp/server.py" <<'PY'
 # Accepts one connection, has the test module ask its peer from a kernel thread (the
@@ -43,10 +44,10 @@ ask() {
 	local port=$((7000 + RANDOM % 1000))
 	rm -f "$tmp/ready"
 	log_mark
-	ip netns exec rs env TOP="$TOP" python3 "$tmp/server.py" "$KMOD" $RS4 $port "$tmp/ready" "${4:-kthread}" >"$tmp/$1" &
+	ip netns exec "$rs" env TOP="$TOP" python3 "$tmp/server.py" "$KMOD" $RS4 $port "$tmp/ready" "${4:-kthread}" >"$tmp/$1" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 $((port + 1000)) $RS4 $port \
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" $LB4 $((port + 1000)) $RS4 $port \
 		"$2" 40000 "$3" 80 --when syn --send hello
 	wait $srv
 	log_window | grep 'getname_kthread:' >>"$tmp/$1" || true
@@ -62,22 +63,22 @@ ipv4_client_given_to_kernel_thread() {
 
 ipv6_client_kept_from_kernel_thread() {
 	local before
-	before=$(proc_stat rs getname_kept_for_kernel)
+	before=$(proc_stat "$rs" getname_kept_for_kernel)
 	ask c64 $CIP6 $VIP6
 	grep -q "getname_kthread: len=16 peer=$LB4:[0-9]* guard=intact" "$tmp/c64" ||
 		fail "kernel thread's sockaddr_in: not the kernel's own answer, or overrun"
 	grep -qx "user $CIP6 40000" "$tmp/c64" || fail "user space was not given the IPv6 client"
-	expect_eq getname_kept_for_kernel "$(proc_stat rs getname_kept_for_kernel)" $((before + 1))
+	expect_eq getname_kept_for_kernel "$(proc_stat "$rs" getname_kept_for_kernel)" $((before + 1))
 }
 
 ipv6_client_kept_from_other_system_calls() {
 	local before
-	before=$(proc_stat rs getname_kept_for_kernel)
+	before=$(proc_stat "$rs" getname_kept_for_kernel)
 	ask p64 $CIP6 $VIP6 process
 	grep -q "getname_kthread: len=16 peer=$LB4:[0-9]* guard=intact" "$tmp/p64" ||
 		fail "in-kernel caller's sockaddr_in: not the kernel's own answer, or overrun"
 	grep -qx "user $CIP6 40000" "$tmp/p64" || fail "user space was not given the IPv6 client"
-	expect_eq getname_kept_for_kernel "$(proc_stat rs getname_kept_for_kernel)" $((before + 1))
+	expect_eq getname_kept_for_kernel "$(proc_stat "$rs" getname_kept_for_kernel)" $((before + 1))
 }
 
 ipv4_client_given_to_other_system_calls() {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Unloading while option traffic flows, UDP look-ups run and a TCP server calls
 # getpeername in a loop on an open connection: the kernel stays clean (the runner checks
 # its log), the programs keep running, and the connection's getpeername goes back to the
 # balancer's address. Five load/unload cycles under that load.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 export TOP STOP=$tmp/tcp-stop
 
 # Option floods: UDP datagrams with the option from changing source ports, for 60 s.
@@ -27,7 +27,7 @@ while time.time() < end and not os.path.exists(os.environ["STOP"]):
     for s in socks:
         s.sendto(b"x", ("10.0.0.2", 9300))
 PY
-spawn ip netns exec lb python3 "$tmp/flood.py"
+spawn ip netns exec "$lb" python3 "$tmp/flood.py"
 
 # UDP look-ups in a loop (any answer or error is fine: the module comes and goes).
 cat >"$tmp/lookups.py" <<'PY'
@@ -44,11 +44,11 @@ while time.time() < end and not os.path.exists(os.environ["STOP"]):
         except OSError:
             pass
 PY
-spawn ip netns exec rs python3 "$tmp/lookups.py"
+spawn ip netns exec "$rs" python3 "$tmp/lookups.py"
 
 # A TCP connection carrying the option, its server calling getpeername in a loop; it
 # writes the last answer to a file each time round.
-ip netns exec rs python3 - "$tmp" <<'PY' &
+ip netns exec "$rs" python3 - "$tmp" <<'PY' &
 import socket, sys, time
 tmp = sys.argv[1]
 l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -83,7 +83,7 @@ while time.time() < end and not os.path.exists(os.environ["STOP"]):
     s.send(b".")
     time.sleep(0.2)
 PY
-spawn ip netns exec lb python3 "$tmp/client.py"
+spawn ip netns exec "$lb" python3 "$tmp/client.py"
 
 peer_is() {
 	local i
@@ -111,7 +111,7 @@ still_alive() {
 	for p in "${_pids[@]}"; do kill -0 "$p" || fail "process $p died"; done
 	# and the load really went through the module (counted since the last load)
 	local n
-	n=$(proc_stat rs options_valid)
+	n=$(proc_stat "$rs" options_valid)
 	echo "options_valid since the last load: $n" >&2
 	[ "$n" -gt 50 ] || fail "only $n options seen: the flood did not run"
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # A live TCP connection's record cannot be rewritten by forged packets: an ACK (any sequence
 # number) or a SYN carrying other addresses for its tuple is ignored and counted
 # (options_ignored_live_tcp), a SYN without an option forgets nothing; getpeername keeps the
@@ -6,11 +7,9 @@
 # SYN meets the server's TIME_WAIT) gets its own option's client.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-unload_module
-load_module trusted_sources=$LB4/32
+require_module trusted_sources=$LB4/32
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 FORGED_CIP=192.0.2.99
 
 # A server that accepts connections on RS4:9800 and, for each file "ask.N" that appears,
@@ -55,13 +54,13 @@ ask() {
 }
 
 forge() {
-	ip netns exec lb python3 "$TOOLS/forge_tcp.py" $LB4 40800 $RS4 9800 "$@"
+	ip netns exec "$lb" python3 "$TOOLS/forge_tcp.py" $LB4 40800 $RS4 9800 "$@"
 }
 
-ip netns exec rs python3 "$tmp/server.py" "$tmp" >"$tmp/peers" &
+ip netns exec "$rs" python3 "$tmp/server.py" "$tmp" >"$tmp/peers" &
 _pids+=($!)
 wait_for "$tmp/listening"
-ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 40800 $RS4 9800 $CIP4 40000 $VIP4 80 \
+ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" $LB4 40800 $RS4 9800 $CIP4 40000 $VIP4 80 \
 	--when syn --send hi >"$tmp/client1" 2>&1 &
 client=$!
 wait_for "$tmp/accepted.0"
@@ -72,20 +71,20 @@ live_connection_has_its_client() {
 
 forged_ack_ignored() {
 	forge --flags ack --seq 99 --option $FORGED_CIP 4444 $VIP4 80
-	expect_stat rs options_ignored_live_tcp 1
+	expect_stat "$rs" options_ignored_live_tcp 1
 	expect_eq peer "$(ask 2)" "$CIP4 40000"
 }
 
 forged_syn_with_option_ignored() {
 	forge --flags syn --option $FORGED_CIP 4444 $VIP4 80
-	expect_stat rs options_ignored_live_tcp 2
+	expect_stat "$rs" options_ignored_live_tcp 2
 	expect_eq peer "$(ask 3)" "$CIP4 40000"
 }
 
 forged_syn_forgets_nothing() {
 	forge --flags syn
 	sleep 0.3
-	expect_eq records_forgotten_by_syn "$(proc_stat rs records_forgotten_by_syn)" 0
+	expect_eq records_forgotten_by_syn "$(proc_stat "$rs" records_forgotten_by_syn)" 0
 	expect_eq peer "$(ask 4)" "$CIP4 40000"
 }
 
@@ -105,14 +104,14 @@ new_connection_on_the_tuple() {
 	touch "$tmp/next"
 	gone $client
 	[ ! -s "$tmp/client1" ] || fail "first client: $(cat "$tmp/client1")"
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 40800 $RS4 9800 $FORGED_CIP 4444 $VIP4 80 \
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" $LB4 40800 $RS4 9800 $FORGED_CIP 4444 $VIP4 80 \
 		--when syn --send hi >"$tmp/client2" 2>&1 &
 	local c2=$!
 	wait_for "$tmp/accepted.1"
 	expect_eq peer "$(ask 5)" "$FORGED_CIP 4444"
 	touch "$tmp/done"
 	wait $c2 || fail "second client: $(cat "$tmp/client2")"
-	expect_stat rs options_ignored_live_tcp 2
+	expect_stat "$rs" options_ignored_live_tcp 2
 }
 
 check live_connection_has_its_client live_connection_has_its_client
@@ -120,5 +119,4 @@ check forged_ack_ignored forged_ack_ignored
 check forged_syn_with_option_ignored forged_syn_with_option_ignored
 check forged_syn_forgets_nothing forged_syn_forgets_nothing
 check new_connection_on_the_tuple new_connection_on_the_tuple
-rm -rf "$tmp"
 done_testing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # More concurrent getname callers than the kretprobes have instances (max(64, 4 per possible
 # CPU)): a test module holds a socket's lock (lock_sock) from a kernel thread while threads
 # call getname on it, so that every call waits inside inet_getname as behind a busy socket.
@@ -10,11 +11,10 @@
 . "$(dirname "$0")/lib.sh"
 
 KMOD=$(dirname "${TOA_UOA_SQUATTER:-$TOP/tests/kmod/uoa_squatter.ko}")/sock_holder.ko
-[ -f "$KO" ] && [ -f "$KMOD" ] || { echo "# no $KO or $KMOD"; exit $KSFT_SKIP; }
-unload_module
-load_module
+require_file "$KMOD"
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 cpus=$(awk -F- '{ print ($NF ~ /^[0-9]+$/ ? $NF + 1 : 1) }' /sys/devices/system/cpu/possible)
 INSTANCES=$((4 * cpus > 64 ? 4 * cpus : 64))
 CALLERS=$((INSTANCES + 40))
@@ -58,10 +58,10 @@ PY
 run() {
 	local port=$((7000 + RANDOM % 1000))
 	rm -f "$tmp/ready"
-	ip netns exec rs python3 "$tmp/server.py" "$KMOD" $RS4 $port "$tmp/ready" "$2" $CALLERS >"$tmp/$1" &
+	ip netns exec "$rs" python3 "$tmp/server.py" "$KMOD" $RS4 $port "$tmp/ready" "$2" $CALLERS >"$tmp/$1" &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 $((port + 1000)) $RS4 $port \
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" $LB4 $((port + 1000)) $RS4 $port \
 		$CIP4 40000 $VIP4 80 --when syn --send hello
 	wait $srv
 	sed 's/^/# /' "$tmp/$1" >&2
@@ -69,20 +69,20 @@ run() {
 
 declined_calls_hold_no_instance() {
 	local before
-	before=$(proc_stat rs getname_probe_missed)
+	before=$(proc_stat "$rs" getname_probe_missed)
 	run listener listener
 	expect_eq "the connection's peer during the hold" "$(awk '$1 == "during" { print $2 }' "$tmp/listener")" $CIP4
 	expect_eq "listener getsockname answers" "$(awk '$1 == "threads" && $2 == "'$RS4'" { print $3 }' "$tmp/listener")" $CALLERS
-	expect_eq getname_probe_missed "$(proc_stat rs getname_probe_missed)" "$before"
+	expect_eq getname_probe_missed "$(proc_stat "$rs" getname_probe_missed)" "$before"
 }
 
 calls_beyond_the_instances_are_counted() {
 	local before given kept missed
-	before=$(proc_stat rs getname_probe_missed)
+	before=$(proc_stat "$rs" getname_probe_missed)
 	run connection connection
 	given=$(awk '$1 == "threads" && $2 == "'$CIP4'" { print $3 }' "$tmp/connection")
 	kept=$(awk '$1 == "threads" && $2 == "'$LB4'" { print $3 }' "$tmp/connection")
-	missed=$(($(proc_stat rs getname_probe_missed) - before))
+	missed=$(($(proc_stat "$rs" getname_probe_missed) - before))
 	echo "$CALLERS callers, $INSTANCES instances: ${given:-0} given the client, ${kept:-0} the balancer's address, $missed counted missed" >&2
 	expect_eq "every caller answered" $((${given:-0} + ${kept:-0})) $CALLERS
 	[ "${kept:-0}" -gt 0 ] || fail "no call went past the instances: the test did not reach its case"

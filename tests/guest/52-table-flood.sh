@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Table flood: ten times max_records distinct tuples at full speed. The table stays at its
 # bound (memory too), the newest tuples still get records (the policy evicts the oldest
 # record near the new one's bucket, so new traffic wins), and the counters explain every
@@ -7,9 +8,7 @@
 # connection's record.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-unload_module
-insmod "$KO" max_records=1000
+require_module max_records=1000
 setup_pair
 export TOP
 
@@ -18,10 +17,10 @@ slab_kb() { awk '$1 == "Slab:" { print $2 }' /proc/meminfo; }
 flood() {
 	local before after
 	before=$(slab_kb)
-	ip netns exec lb python3 "$TOOLS/flood_tuples.py" 10000 >&2
+	ip netns exec "$lb" python3 "$TOOLS/flood_tuples.py" 10000 >&2
 	after=$(slab_kb)
 	local snap s
-	snap=$(ip netns exec rs cat /proc/net/toa_uoa)
+	snap=$(ip netns exec "$rs" cat /proc/net/toa_uoa)
 	for s in options_valid records_new records_evicted records_dropped_at_limit records_live \
 		records_replaced records_refreshed; do
 		eval "$s=\$(awk -v n=$s '\$1 == n { print \$2 }' <<<\"\$snap\")"
@@ -43,7 +42,7 @@ flood() {
 }
 
 newest_have_records() {
-	ip netns exec rs python3 - <<'PY' >&2
+	ip netns exec "$rs" python3 - <<'PY' >&2
 import os, sys, socket
 sys.path.insert(0, os.environ["TOP"] + "/python")
 import toa_uoa
@@ -63,9 +62,9 @@ PY
 # records only.
 tcp_survives_udp_flood() {
 	local tmp out
-	tmp=$(mktemp -d)
+	tmp=$(make_tmpdir)
 	out=$tmp/peer
-	ip netns exec rs python3 - $RS4 9900 "$tmp/ready" "$tmp/go" >"$out" <<'PY' &
+	ip netns exec "$rs" python3 - $RS4 9900 "$tmp/ready" "$tmp/go" >"$out" <<'PY' &
 import os, socket, sys, time
 s = socket.socket()
 s.bind((sys.argv[1], int(sys.argv[2])))
@@ -80,16 +79,15 @@ c.close()
 PY
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" $LB4 40900 $RS4 9900 $CIP4 40000 $VIP4 80 \
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" $LB4 40900 $RS4 9900 $CIP4 40000 $VIP4 80 \
 		--when syn --send hi >&2 &
 	local cli=$!
 	sleep 1
-	ip netns exec lb python3 "$TOOLS/flood_tuples.py" 5000 9998 >&2
+	ip netns exec "$lb" python3 "$TOOLS/flood_tuples.py" 5000 9998 >&2
 	touch "$tmp/go"
 	wait $srv
 	wait $cli
 	expect_eq "peer after the flood" "$(awk '$1 == "peer" { print $2, $3 }' "$out")" "$CIP4 40000"
-	rm -rf "$tmp"
 }
 
 check table_flood_10x_bounded flood

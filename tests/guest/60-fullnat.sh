@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # End to end through a FullNAT balancer (tests/demo/fullnat.sh's scenario, with assertions):
 # client -> balancer (toa-uoa-lb inserting the option on a TUN device, then nftables DNAT +
 # SNAT) -> server with unmodified applications. With toa_uoa loaded the server sees
@@ -9,23 +10,22 @@
 # balancer translates between the families, the option carries the client's own family),
 # TCP and UDP.
 . "$(dirname "$0")/lib.sh"
-FN_MKNS=new_netns
+# The scenario's namespaces are made here (setup_ns, below), not by fullnat.sh.
+FN_MKNS=:
 . "$TOP/tests/demo/fullnat.sh"
 
-skip_all() {
-	skip fullnat "$1"
-	echo "1..$_ktap_n"
-	exit $KSFT_SKIP
-}
-[ -f "$KO" ] || skip_all "no $KO"
 [ -x "$FN_LB" ] || skip_all "toa-uoa-lb not built: (cd userspace && cargo build --release -p toa-uoa-lb)"
 for tool in nft curl socat gcc python3; do
 	command -v $tool >/dev/null || skip_all "no $tool"
 done
+require_module "trusted_sources=$BS4/32,$BS6/128"
 
-FN_TMP=$(mktemp -d)
-load_module "trusted_sources=$BS4/32,$BS6/128"
-# In this shell, not in a check: the namespaces and processes must be known to the cleanup.
+FN_TMP=$(make_tmpdir)
+# Under random names (fn_client-XXXXXX...) instead of fullnat.sh's fixed ones.
+setup_ns fn_client fn_lb fn_server
+# shellcheck disable=SC2154 # set by setup_ns
+NS_C=$fn_client NS_B=$fn_lb NS_S=$fn_server
+# In this shell, not in a check: the processes must be known to the cleanup.
 fn_prepare
 _pids+=("${FN_PIDS[@]}") # stopped (and waited for) by lib.sh's cleanup
 
@@ -129,5 +129,4 @@ check fullnat_tcp_46_no_module tcp_case 46 without
 check fullnat_udp_46_no_module udp_case 46 without
 check fullnat_tcp_64_no_module tcp_case 64 without
 check fullnat_udp_64_no_module udp_case 64 without
-rm -rf "$FN_TMP"
 done_testing

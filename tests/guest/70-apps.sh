@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Applications: the shipped C header, the Rust crate (userspace/uoa) and the Python module,
 # used the way applications use them, on the real path: a balancer namespace sends with
 # the option, servers in the real-server namespace print the client they were told.
@@ -10,10 +11,9 @@
 #  - without the module: the crate says ModuleNotLoaded (ENOPROTOOPT), Python ENOPROTOOPT.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$KO" ] || { echo "# no $KO"; exit $KSFT_SKIP; }
-load_module
+require_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 
 UAPI=$TOP/include/uapi
 RUST_EX=${TOA_UOA_RUST_EXAMPLES:-$TOP/userspace/target/release/examples}
@@ -42,21 +42,21 @@ except OSError as e:
     print("error", errno.errorcode.get(e.errno, e.errno), flush=True)
 PY
 
-# udp NAME LB RS CIP VIP [--no-option] -- SERVER_CMD...: runs SERVER_CMD RS PORT (plus the
-# ready-file arguments) in rs, sends one datagram from lb, waits; output in $tmp/NAME.
+# udp NAME SRC DST CIP VIP [--no-option] -- SERVER_CMD...: runs SERVER_CMD DST PORT (plus the
+# ready-file arguments) in $rs, sends one datagram from SRC in $lb, waits; output in $tmp/NAME.
 udp() {
-	local name=$1 lb=$2 rs=$3 cip=$4 vip=$5 opt=
+	local name=$1 src=$2 dst=$3 cip=$4 vip=$5 opt=
 	shift 5
 	[ "$1" != --no-option ] || { opt=--no-option; shift; }
 	[ "$1" = -- ] && shift
 	next_port
 	rm -f "$tmp/ready"
-	local bind=$rs
+	local bind=$dst
 	[ -z "${BIND:-}" ] || bind=$BIND
-	ip netns exec rs timeout 20 "$@" "$bind" $port "$tmp/ready" >"$tmp/$name" 2>&1 &
+	ip netns exec "$rs" timeout 20 "$@" "$bind" $port "$tmp/ready" >"$tmp/$name" 2>&1 &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/uoa_send.py" "$lb" 5555 "$rs" $port "$cip" 40000 "$vip" 80 $opt
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" "$src" 5555 "$dst" $port "$cip" 40000 "$vip" 80 $opt
 	local rc=0
 	wait $srv || rc=$?
 	sed 's/^/# /' "$tmp/$name" >&2
@@ -109,15 +109,15 @@ rust_udp_case() {
 	expect_eq "rust udp $1" "$(line "r$1" client)" "$4 40000 service $5 80"
 }
 
-# rust_tcp_case NAME LB RS CIP VIP: tcp_server with toa_connect.py as the balancer.
+# rust_tcp_case NAME SRC DST CIP VIP: tcp_server with toa_connect.py as the balancer.
 rust_tcp_case() {
-	local name=t$1 lb=$2 rs=$3 cip=$4 vip=$5
+	local name=t$1 src=$2 dst=$3 cip=$4 vip=$5
 	next_port
 	rm -f "$tmp/ready"
-	ip netns exec rs timeout 20 "$RUST_EX/tcp_server" "$rs" $port --count 1 --ready "$tmp/ready" >"$tmp/$name" 2>&1 &
+	ip netns exec "$rs" timeout 20 "$RUST_EX/tcp_server" "$dst" $port --count 1 --ready "$tmp/ready" >"$tmp/$name" 2>&1 &
 	local srv=$!
 	wait_for "$tmp/ready"
-	ip netns exec lb python3 "$TOOLS/toa_connect.py" "$lb" $((port + 10000)) "$rs" $port \
+	ip netns exec "$lb" python3 "$TOOLS/toa_connect.py" "$src" $((port + 10000)) "$dst" $port \
 		"$cip" 40000 "$vip" 8080 --when syn --send hello
 	local rc=0
 	wait $srv || rc=$?
@@ -190,5 +190,4 @@ check python_udp_server_66 python_case 66 $LB6 $RS6 $CIP6 $VIP6
 if [ -n "$have_rust" ]; then check rust_module_not_loaded unloaded_rust; else skip rust_module_not_loaded "not built"; fi
 check python_module_not_loaded unloaded_python
 if [ -n "$have_c" ]; then check c_module_not_loaded unloaded_c; else skip c_module_not_loaded "not built"; fi
-rm -rf "$tmp"
 done_testing

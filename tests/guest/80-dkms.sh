@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # DKMS: the module that `dkms install` put in place (scripts/dkms-install.sh, run on the
 # host before the suite, installs into the private root $TOA_UOA_DKMS_ROOT) is found by
 # modprobe through depmod's index, loads, does its job on the real path, and unloads.
@@ -6,10 +7,10 @@
 
 ROOT=${TOA_UOA_DKMS_ROOT:-}
 [ -n "$ROOT" ] && [ -d "$ROOT/lib/modules/$(uname -r)" ] ||
-	{ echo "# no DKMS install root for $(uname -r) (scripts/dkms-install.sh makes one)"; exit $KSFT_SKIP; }
+	skip_all "no DKMS install root for $(uname -r) (scripts/dkms-install.sh makes one)"
 unload_module
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 MODPROBE=(modprobe -d "$ROOT" -S "$(uname -r)")
 
 dkms_module_indexed() {
@@ -31,7 +32,7 @@ modprobe_loads() {
 works_on_the_real_path() {
 	uoa_exchange "$tmp/out" $LB4 $RS4 9400 $CIP4 $VIP4
 	grep -qx "v1 $CIP4 40000 $VIP4 80" "$tmp/out" || fail "server said: $(cat "$tmp/out")"
-	expect_eq records_new "$(proc_stat rs records_new)" 1
+	expect_eq records_new "$(proc_stat "$rs" records_new)" 1
 }
 
 modprobe_removes() {

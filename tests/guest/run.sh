@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The guest suite, kselftest style: runs every tests/guest/*.sh test (or those matching
 # $KTEST_FILTER, a grep -E pattern) with a timeout, prints KTAP with each file's subtests
 # nested, then checks the kernel log of the whole run for reports and the taint flags, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Stress run (separate from the quick suite; bounded in time and count, stops by itself):
 # option floods from several CPUs with concurrent v0/v1 look-ups and getpeername calls,
 # then N load/unload cycles under that load, then N namespace create/destroy cycles under
@@ -9,14 +10,13 @@
 set -euo pipefail
 . "$(dirname "$0")/../guest/lib.sh"
 CYCLES=${1:-100}
-[ -f "$KO" ] || { echo "# no $KO"; exit 1; }
-unload_module
+require_module --unloaded
 KMEMLEAK=/sys/kernel/debug/kmemleak
 [ ! -w $KMEMLEAK ] || echo clear >$KMEMLEAK
 dmesg_start=$(dmesg | wc -l)
 insmod "$KO" max_records=4096
 setup_pair
-tmp=$(mktemp -d)
+tmp=$(make_tmpdir)
 # The load stops when the last period begins (a stop file); this bound is only for a run
 # that never gets there, and leaves room for a debug kernel's slow cycles (up to ~10 s each).
 export TOP STRESS_SECS=$((60 + CYCLES * 30))
@@ -122,15 +122,15 @@ PY
 
 stop=$tmp/stop
 for b in 20000 21000; do
-	ip netns exec lb python3 "$tmp/flood.py" $b "$stop" >"$tmp/flood$b.out" 2>&1 &
+	ip netns exec "$lb" python3 "$tmp/flood.py" $b "$stop" >"$tmp/flood$b.out" 2>&1 &
 	_pids+=($!)
-	ip netns exec rs python3 "$tmp/lookups.py" $b "$stop" >"$tmp/lookups$b.out" 2>&1 &
+	ip netns exec "$rs" python3 "$tmp/lookups.py" $b "$stop" >"$tmp/lookups$b.out" 2>&1 &
 	_pids+=($!)
 done
-ip netns exec rs python3 "$tmp/tcp.py" server "$stop" >"$tmp/tcp-server.out" 2>&1 &
+ip netns exec "$rs" python3 "$tmp/tcp.py" server "$stop" >"$tmp/tcp-server.out" 2>&1 &
 _pids+=($!)
 sleep 2
-ip netns exec lb python3 "$tmp/tcp.py" client "$stop" >"$tmp/tcp-client.out" 2>&1 &
+ip netns exec "$lb" python3 "$tmp/tcp.py" client "$stop" >"$tmp/tcp-client.out" 2>&1 &
 _pids+=($!)
 
 load_cycles() {
@@ -146,14 +146,13 @@ load_cycles() {
 # Each namespace gets records of its own (options over its loopback, both families) and
 # is destroyed with them live: its teardown frees them.
 netns_cycles() {
-	local i live
+	local i live churn
 	for i in $(seq 1 "$CYCLES"); do
-		ip netns add "churn$i"
-		ip -n "churn$i" link set lo up
-		ip netns exec "churn$i" python3 "$tmp/churn.py" || fail "no options sent in churn$i"
-		live=$(ip netns exec "churn$i" awk '$1 == "records_live" { print $2 }' /proc/net/toa_uoa)
-		[ "${live:-0}" -ge 2 ] || fail "churn$i: records_live '$live' after two options"
-		ip netns del "churn$i"
+		setup_ns churn
+		ip netns exec "$churn" python3 "$tmp/churn.py" || fail "no options sent in $churn (cycle $i)"
+		live=$(ip netns exec "$churn" awk '$1 == "records_live" { print $2 }' /proc/net/toa_uoa)
+		[ "${live:-0}" -ge 2 ] || fail "$churn (cycle $i): records_live '$live' after two options"
+		cleanup_ns "$churn"
 	done
 	echo "$CYCLES namespace cycles, each destroyed with its records live" >&2
 }
@@ -168,10 +167,10 @@ counters_add_up() {
 	rmmod toa_uoa
 	insmod "$KO" max_records=100 idle_timeout=600
 	rm -f "$stop"
-	STRESS_SECS=5 ip netns exec lb python3 "$tmp/flood.py" 22000 "$stop" >&2
-	STRESS_SECS=5 ip netns exec lb python3 "$tmp/flood.py" 23000 "$stop" >&2
+	STRESS_SECS=5 ip netns exec "$lb" python3 "$tmp/flood.py" 22000 "$stop" >&2
+	STRESS_SECS=5 ip netns exec "$lb" python3 "$tmp/flood.py" 23000 "$stop" >&2
 	local s snap
-	snap=$(ip netns exec rs cat /proc/net/toa_uoa)
+	snap=$(ip netns exec "$rs" cat /proc/net/toa_uoa)
 	for s in options_valid records_new records_replaced records_refreshed records_evicted \
 		records_dropped_at_limit records_expired records_forgotten_by_syn records_live; do
 		eval "$s=\$(awk -v n=$s '\$1 == n { print \$2 }' <<<\"\$snap\")"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Floods the server with option-carrying UDP datagrams, one new tuple per datagram (the
 source port and then the source address's last byte change), sent raw as fast as Python
 goes. Run in the balancer namespace of the guest tests (lb 10.0.0.1 -> rs 10.0.0.2).

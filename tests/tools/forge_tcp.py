@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Send one hand-made IPv4 TCP segment, raw (IP_HDRINCL), as an attacker on the path would:
 any flags, any sequence number, with or without the type-31 option.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Hostile packets, sent raw (IP_HDRINCL / IPv6 raw) from the balancer namespace so that
 no kernel check on the sending side stands between a malformed option and the wire.
 (Shapes the sending kernel itself refuses, such as an IHL below 5 or past the packet, and

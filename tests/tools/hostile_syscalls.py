@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Hostile getsockopt calls against the toa_uoa module, in the server namespace of the
 guest tests, with a UDP record for 10.0.0.1:5555 -> 10.0.0.2:9000 carrying
 192.0.2.10:40000 / 198.51.100.1:80. Every buffer is filled with a pattern first: on an

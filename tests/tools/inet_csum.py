@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """The Internet checksum (RFC 1071), shared by the tools that build packets by hand."""
 import struct
 

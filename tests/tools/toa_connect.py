@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """A TCP client playing the balancer's side: connects SRC:SPORT -> DST:DPORT and puts the
 type-31 option (carrying CIP:CPORT, VIP:VPORT) on its packets: on all of them from the SYN
 on (--when syn), from the handshake-completing ACK on (--when ack), on that ACK only

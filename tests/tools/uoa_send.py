@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Send UDP datagrams that carry the type-31 address option, as a FullNAT balancer
 would: IP_OPTIONS (IPv4) or IPV6_DSTOPTS (IPv6) on an ordinary socket (needs root).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """A UDP server written the way UOA users write theirs: recvfrom(), then look the
 datagram's tuple up through the toa_uoa module. Prints one line per look-up method:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Send, raw, an IPv6 packet from the unspecified address and port 0 ([::]:0) carrying the
 type-31 option (CIP 2001:db8::66 port 4242, VIP 2001:db8:1::66 port 80): the tuple an
 unconnected or listening socket has for its peer. Used by tests/guest/44-getname-scope.sh.
