@@ -156,7 +156,7 @@ impl kernel::Module for ToaUoa {
             // The default keeps `insmod` working out of the box; the operator is told once
             // what it means and how to change it.
             pr_warn!(
-                "trusted_sources is empty: options from every source are believed; set trusted_sources=<your balancers' SNAT prefixes> (README, \"Security\")\n"
+                "trusted_sources is empty: options from every source are believed; load with trusted_sources=<your balancers' SNAT prefixes>, or write them to /sys/module/toa_uoa/parameters/trusted_sources (README, \"Security\")\n"
             );
         }
         Ok(ToaUoa {

@@ -3,8 +3,8 @@
 """Send UDP datagrams that carry the type-31 address option, as a FullNAT balancer
 would: IP_OPTIONS (IPv4) or IPV6_DSTOPTS (IPv6) on an ordinary socket (needs root).
 
-    uoa_send.py SRC SPORT DST DPORT CIP CPORT VIP VPORT [--count N] [--payload TEXT]
-                [--no-option] [--raw-option HEX]
+    uoa_send.py SRC SPORT DST DPORT CIP CPORT VIP VPORT [--count N] [--interval SECONDS]
+                [--payload TEXT] [--no-option] [--raw-option HEX]
 
 SRC/DST decide the outer family, CIP/VIP the carried one (the four cases 44 46 64 66).
 --raw-option sends the given option bytes as they are (for malformed shapes).
@@ -13,6 +13,7 @@ import argparse
 import ipaddress
 import socket
 import struct
+import time
 
 IPV6_DSTOPTS = 59
 
@@ -43,6 +44,8 @@ def main():
     for a in ("src", "sport", "dst", "dport", "cip", "cport", "vip", "vport"):
         p.add_argument(a, type=int if "port" in a else str)
     p.add_argument("--count", type=int, default=1)
+    p.add_argument("--interval", type=float, default=0.0,
+                   help="pause between datagrams (lets other work run meanwhile)")
     p.add_argument("--payload", default="hello")
     p.add_argument("--no-option", action="store_true")
     p.add_argument("--raw-option")
@@ -62,7 +65,9 @@ def main():
             s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, opt)
         else:
             s.setsockopt(socket.IPPROTO_IPV6, IPV6_DSTOPTS, opt)
-    for _ in range(a.count):
+    for i in range(a.count):
+        if i and a.interval:
+            time.sleep(a.interval)
         s.sendto(a.payload.encode(), (a.dst, a.dport))
 
 
