@@ -109,6 +109,9 @@ static SLOTS: [SettingSlot; 2] = [
 /// source trusted).
 static TRUSTED: AtomicPtr<Setting> = AtomicPtr::new(ptr::null_mut());
 
+/// The longest value the parameter's set looks at (a sysfs write is at most a page).
+const VALUE_MAX: usize = 4096;
+
 /// Set once the module is loaded: later changes are logged (the load line says the first).
 static LOADED: AtomicBool = AtomicBool::new(false);
 
@@ -134,20 +137,22 @@ pub(crate) fn loaded() {
     LOADED.store(true, Ordering::Relaxed);
 }
 
-/// The bytes of the NUL-terminated string at `s`, at most `max` of them (one more than a
-/// valid setting can have, so that a longer one is refused as such).
+/// The bytes of the NUL-terminated string at `s`, or `None` if it is longer than `max`.
 ///
 /// # Safety
 ///
-/// `s` is a NUL-terminated string, readable up to its NUL or `max` bytes.
-unsafe fn c_bytes<'a>(s: *const u8, max: usize) -> &'a [u8] {
+/// `s` is a NUL-terminated string, readable up to its NUL or `max + 1` bytes.
+unsafe fn c_bytes<'a>(s: *const u8, max: usize) -> Option<&'a [u8]> {
     let mut n = 0;
-    // SAFETY: reads stop at the NUL or at `max` (caller's promise).
-    while n < max && unsafe { *s.add(n) } != 0 {
+    // SAFETY: reads stop at the NUL or after `max + 1` bytes (caller's promise).
+    while unsafe { *s.add(n) } != 0 {
+        if n == max {
+            return None;
+        }
         n += 1;
     }
     // SAFETY: the `n` bytes just read.
-    unsafe { core::slice::from_raw_parts(s, n) }
+    Some(unsafe { core::slice::from_raw_parts(s, n) })
 }
 
 /// `trusted_sources`' set: at load and at every write to the parameter. Parses the value;
@@ -167,8 +172,13 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_trusted_sources_set(
     if val.is_null() {
         return code::EINVAL.to_errno();
     }
+    // A value longer than a page cannot come (sysfs writes are at most one); white space
+    // around the list is not counted against MAX_TEXT, so look that far.
     // SAFETY: the kernel passes the NUL-terminated value.
-    let val = unsafe { c_bytes(val, MAX_TEXT + 64) };
+    let Some(val) = (unsafe { c_bytes(val, VALUE_MAX) }) else {
+        pr_err!("trusted_sources refused: longer than {} bytes\n", VALUE_MAX);
+        return code::EINVAL.to_errno();
+    };
     let old = TRUSTED.load(Ordering::Acquire);
     if !old.is_null() {
         // Readers that took the other slot while it was in force are done after this.
