@@ -72,9 +72,13 @@ enum {
 #endif
 };
 
-/* What a socket says about its connection, copied out of struct sock. */
+/*
+ * What a socket says about its connection, copied out of struct sock, with its namespace
+ * and the module's share of it (net_generic with the id given).
+ */
 struct toa_uoa_sock_view {
 	struct net *net;
+	void *shared;
 	u8 family;
 	u8 protocol;
 	u8 state;
@@ -125,21 +129,36 @@ const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned
 			   u8 *buf);
 
 /* Sockets. */
-struct sock *toa_uoa_socket_sk(const struct socket *sock);
-void toa_uoa_sock_view(const struct sock *sk, struct toa_uoa_sock_view *v);
+/* false: no struct sock (the view is not filled). */
+bool toa_uoa_sock_view(const struct sock *sk, unsigned int net_id, struct toa_uoa_sock_view *v);
+bool toa_uoa_socket_view(const struct socket *sock, unsigned int net_id,
+			 struct toa_uoa_sock_view *v);
 struct sock *toa_uoa_tcp_lookup4(struct net *net, __be32 saddr, __be16 sport, __be32 daddr,
 				 u16 dport);
 struct sock *toa_uoa_tcp_lookup6(struct net *net, const u8 *saddr, __be16 sport, const u8 *daddr,
 				 u16 dport);
 bool toa_uoa_sk_fullsock(const struct sock *sk);
 
-/* The probed getname call and the task making it. */
-unsigned long toa_uoa_regs_argument(struct pt_regs *regs, unsigned int n);
+/* The probed getname call (inet_getname's arguments) and the task making it. */
+struct toa_uoa_getname_args {
+	struct socket *sock;
+	u8 *uaddr;
+	int peer;
+};
+
+struct toa_uoa_task {
+	bool kthread;
+	bool compat;
+	/* Meaningful for a user task only (a kernel thread has no system call). */
+	long syscall;
+};
+
+/* The arguments, and the socket's view (false: no struct sock, the view not filled). */
+bool toa_uoa_getname_args(struct pt_regs *regs, unsigned int net_id,
+			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_view *v);
 long toa_uoa_regs_return_value(struct pt_regs *regs);
 void toa_uoa_regs_set_return_value(struct pt_regs *regs, unsigned long value);
-bool toa_uoa_current_is_kthread(void);
-bool toa_uoa_in_compat_syscall(void);
-long toa_uoa_current_syscall_nr(void);
+void toa_uoa_current_task(struct toa_uoa_task *t);
 
 /* Ratelimited kernel-log lines naming a sender (one ratelimit state each). */
 void toa_uoa_log_malformed4(const u8 *kind, size_t kind_len, const u8 *saddr);

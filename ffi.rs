@@ -323,14 +323,18 @@ pub(crate) const STORAGE_SYSCALLS: [i64; 6] = [
 
 /// The current task.
 pub(crate) fn current_task() -> Task {
-    // SAFETY: the helpers read `current`, always valid in task context; kretprobe handlers
-    // run in the context of the probed call's task.
-    unsafe {
-        Task {
-            kthread: bindings::toa_uoa_current_is_kthread(),
-            compat: bindings::toa_uoa_in_compat_syscall(),
-            syscall: bindings::toa_uoa_current_syscall_nr(),
-        }
+    let mut t = bindings::toa_uoa_task {
+        kthread: false,
+        compat: false,
+        syscall: 0,
+    };
+    // SAFETY: the helper reads `current`, always valid in task context (kretprobe handlers
+    // run in the probed call's task), and writes only `t`.
+    unsafe { bindings::toa_uoa_current_task(&mut t) };
+    Task {
+        kthread: t.kthread,
+        compat: t.compat,
+        syscall: t.syscall,
     }
 }
 
@@ -366,10 +370,10 @@ impl<'a> Skb<'a> {
     }
 }
 
-/// A socket in a callback: its namespace, and what it says about its connection.
+/// A socket in a callback: its namespace's share, and what it says about its connection.
 #[derive(Clone, Copy)]
 pub(crate) struct SockView {
-    net: NonNull<bindings::net>,
+    shared: NonNull<NetShared>,
     /// The connection.
     pub(crate) sock: Sock,
 }
@@ -382,17 +386,18 @@ const _: () = assert!(bindings::TOA_UOA_TCP_LISTEN as u8 == path::TCP_LISTEN);
 // The kernel's number is the ABI's (flow.rs).
 const _: () = assert!(bindings::TOA_UOA_AF_INET6 as u16 == LINUX_AF_INET6);
 
+/// An empty view for the helpers to fill.
+fn blank_view() -> bindings::toa_uoa_sock_view {
+    // SAFETY: the struct is plain data (pointers, integers, arrays); zeroes are valid.
+    unsafe { core::mem::zeroed() }
+}
+
 impl SockView {
-    /// # Safety
-    ///
-    /// `sk` is a valid socket whose namespace outlives the view's use.
-    unsafe fn of(sk: NonNull<bindings::sock>) -> Option<Self> {
-        // SAFETY: the struct is plain data; zeroes are a valid value of every field.
-        let mut v: bindings::toa_uoa_sock_view = unsafe { core::mem::zeroed() };
-        // SAFETY: `sk` is valid (caller); the helper writes only `v`.
-        unsafe { bindings::toa_uoa_sock_view(sk.as_ptr(), &mut v) };
+    /// The view a helper filled, with the namespace's share (`net_generic`, which the pernet
+    /// core keeps from before net_init to after net_exit).
+    fn from_c(v: &bindings::toa_uoa_sock_view) -> Option<Self> {
         Some(SockView {
-            net: NonNull::new(v.net)?,
+            shared: NonNull::new(v.shared.cast::<NetShared>())?,
             sock: Sock {
                 family: v.family.into(),
                 protocol: v.protocol,
@@ -405,6 +410,20 @@ impl SockView {
                 local6: v.local6,
             },
         })
+    }
+
+    /// The socket's namespace.
+    ///
+    /// # Safety
+    ///
+    /// The namespace is alive (and through net_init) for 'a: the caller's socket holds it,
+    /// or (a kernel socket in a kretprobe handler, which runs with preemption disabled: an
+    /// RCU read-side section) its share stays until a grace period after net_pre_exit
+    /// cleared `live`, which the caller checks before using the state.
+    unsafe fn net<'a>(&self) -> Net<'a> {
+        // SAFETY: by the caller's promise, the share is alive for 'a.
+        let shared = unsafe { &*self.shared.as_ptr() };
+        Net { shared }
     }
 }
 
@@ -525,11 +544,11 @@ impl<'a> Net<'a> {
     /// The namespace's state, made now with `make` if it has none yet; `None` if the memory
     /// is not there (counted, and logged). Any context: `make` must allocate atomically.
     /// Two CPUs may race here: one publishes, the other frees its copy. The expiry work is
-    /// queued `first_gc` jiffies later.
+    /// queued `first_gc()` jiffies later.
     pub(crate) fn activate(
         &self,
         make: impl FnOnce() -> Option<KBox<NetState>>,
-        first_gc: u64,
+        first_gc: impl FnOnce() -> u64,
     ) -> Option<NetCtx<'a>> {
         if let Some(ctx) = self.ctx() {
             return Some(ctx);
@@ -553,7 +572,7 @@ impl<'a> Net<'a> {
             if won {
                 self.shared.counters.store(counters, Ordering::Relaxed);
                 self.shared.state.store(fresh, Ordering::Release);
-                self.shared.queue_gc(first_gc);
+                self.shared.queue_gc(first_gc());
             }
             won
         };
@@ -870,17 +889,19 @@ unsafe extern "C" fn sockopt_get<H: Handler>(
     user: *mut c_void,
     len: *mut c_int,
 ) -> c_int {
-    let (Some(sk), Some(len)) = (NonNull::new(sk), NonNull::new(len)) else {
+    let Some(len) = NonNull::new(len) else {
         return code::EINVAL.to_errno();
     };
-    // SAFETY: the socket is the calling one, valid for the call; its namespace too.
-    let Some(view) = (unsafe { SockView::of(sk) }) else {
+    let mut v = blank_view();
+    // SAFETY: the socket is the calling one, valid for the call; the helper writes only `v`.
+    if !unsafe { bindings::toa_uoa_sock_view(sk, NET_ID.load(Ordering::Relaxed), &mut v) } {
         return code::EINVAL.to_errno();
-    };
-    // SAFETY: a user socket holds its namespace, which has been through net_init.
-    let Some(net) = (unsafe { Net::of(view.net) }) else {
+    }
+    let Some(view) = SockView::from_c(&v) else {
         return code::ENOENT.to_errno();
     };
+    // SAFETY: a user socket holds its namespace, which has been through net_init.
+    let net = unsafe { view.net() };
     let mut call = SockoptCall {
         user,
         // SAFETY: nf_getsockopt passes its own int by pointer, for the call.
@@ -892,29 +913,22 @@ unsafe extern "C" fn sockopt_get<H: Handler>(
     }
 }
 
-/// What the getname probe keeps from entry to return (kretprobe_instance's data).
-#[repr(C)]
-struct GetnameCall {
-    sock: *mut bindings::socket,
-    uaddr: *mut u8,
-    peer: c_int,
-}
+/// What the getname probe keeps from entry to return (kretprobe_instance's data): the
+/// probed call's arguments.
+type GetnameCall = bindings::toa_uoa_getname_args;
 
-/// The socket of a getname call, with its namespace, if the call is one the module might
-/// answer: under `_rcu`, the namespace's state stays while it is live.
-fn getname_socket<'a, H: Handler>(
-    sock: *mut bindings::socket,
-    _rcu: &'a RcuGuard,
-) -> Option<(Net<'a>, SockView)> {
-    let sock = NonNull::new(sock)?;
-    // SAFETY: the probed call's socket is valid for the call.
-    let sk = NonNull::new(unsafe { bindings::toa_uoa_socket_sk(sock.as_ptr()) })?;
-    // SAFETY: sk is the socket's, valid for the call.
-    let view = unsafe { SockView::of(sk) }?;
-    // SAFETY: the namespace of a socket in a getname call is alive for the call (a user
-    // socket holds it; a kernel socket's namespace is alive while its user calls getname,
-    // and `live`, checked by the handler under RCU, keeps its state).
-    let net = unsafe { Net::of(view.net) }?;
+/// The namespace of the socket `v` describes, if a getname on it is one the module might
+/// answer.
+///
+/// kretprobe handlers run with preemption disabled (Documentation/trace/kprobes.rst), which
+/// is an RCU read-side critical section: a namespace seen `live` here keeps its state until
+/// the handler returns (net_pre_exit clears `live` a grace period before net_exit frees it).
+fn getname_socket<'a, H: Handler>(v: &bindings::toa_uoa_sock_view) -> Option<(Net<'a>, SockView)> {
+    let view = SockView::from_c(v)?;
+    // SAFETY: a socket in a getname call keeps its namespace for the call, or (a kernel
+    // socket) `live`, checked by getname_wanted in this preemption-disabled handler, keeps
+    // its state (above).
+    let net = unsafe { view.net() };
     H::getname_wanted(net, &view).then_some((net, view))
 }
 
@@ -930,16 +944,18 @@ unsafe extern "C" fn getname_entry<H: Handler>(
     ri: *mut bindings::kretprobe_instance,
     regs: *mut bindings::pt_regs,
 ) -> c_int {
-    // SAFETY: regs are the probed call's, at its entry: arguments 0..2 are (socket,
-    // sockaddr, peer).
-    let arg = |n| unsafe { bindings::toa_uoa_regs_argument(regs, n) };
-    let call = GetnameCall {
-        sock: arg(0) as *mut bindings::socket,
-        uaddr: arg(1) as *mut u8,
-        peer: arg(2) as c_int,
+    let mut call = GetnameCall {
+        sock: ptr::null_mut(),
+        uaddr: ptr::null_mut(),
+        peer: 0,
     };
-    let rcu = RcuGuard::new();
-    if getname_socket::<H>(call.sock, &rcu).is_none() {
+    let mut v = blank_view();
+    let id = NET_ID.load(Ordering::Relaxed);
+    // SAFETY: regs are the probed call's, at its entry: arguments 0..2 are (socket,
+    // sockaddr, peer); the socket is valid for the call; the helper writes `call` and `v`.
+    if !unsafe { bindings::toa_uoa_getname_args(regs, id, &mut call, &mut v) }
+        || getname_socket::<H>(&v).is_none()
+    {
         return 1;
     }
     // SAFETY: ri is valid and its data has room for a GetnameCall (data_size).
@@ -966,8 +982,13 @@ unsafe extern "C" fn getname_return<H: Handler>(
         return 0;
     }
     // Again: the namespace may be going, the socket's state may have changed meanwhile.
-    let rcu = RcuGuard::new();
-    let Some((net, view)) = getname_socket::<H>(call.sock, &rcu) else {
+    let mut v = blank_view();
+    // SAFETY: the probed call's socket, valid for the call; the helper writes only `v`.
+    if !unsafe { bindings::toa_uoa_socket_view(call.sock, NET_ID.load(Ordering::Relaxed), &mut v) }
+    {
+        return 0;
+    }
+    let Some((net, view)) = getname_socket::<H>(&v) else {
         return 0;
     };
     let mut out = [0u8; 28];

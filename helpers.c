@@ -232,17 +232,16 @@ const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned
 
 /* ---- sockets ---- */
 
-struct sock *toa_uoa_socket_sk(const struct socket *sock)
+bool toa_uoa_sock_view(const struct sock *sk, unsigned int net_id, struct toa_uoa_sock_view *v)
 {
-	return sock->sk;
-}
+	const struct inet_sock *inet;
 
-void toa_uoa_sock_view(const struct sock *sk, struct toa_uoa_sock_view *v)
-{
-	const struct inet_sock *inet = inet_sk(sk);
-
+	if (!sk)
+		return false;
+	inet = inet_sk(sk);
 	memset(v, 0, sizeof(*v));
 	v->net = sock_net(sk);
+	v->shared = net_generic(v->net, net_id);
 	v->family = sk->sk_family;
 	v->protocol = sk->sk_protocol;
 	v->state = READ_ONCE(sk->sk_state);
@@ -254,6 +253,13 @@ void toa_uoa_sock_view(const struct sock *sk, struct toa_uoa_sock_view *v)
 	memcpy(v->peer6, &sk->sk_v6_daddr, 16);
 	memcpy(v->local6, &sk->sk_v6_rcv_saddr, 16);
 #endif
+	return true;
+}
+
+bool toa_uoa_socket_view(const struct socket *sock, unsigned int net_id,
+			 struct toa_uoa_sock_view *v)
+{
+	return sock && toa_uoa_sock_view(sock->sk, net_id, v);
 }
 
 /*
@@ -293,9 +299,14 @@ bool toa_uoa_sk_fullsock(const struct sock *sk)
 
 /* ---- the probed getname call and the task making it ---- */
 
-unsigned long toa_uoa_regs_argument(struct pt_regs *regs, unsigned int n)
+/* One call for what the entry handler reads (it runs for every getname in the system). */
+bool toa_uoa_getname_args(struct pt_regs *regs, unsigned int net_id,
+			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_view *v)
 {
-	return regs_get_kernel_argument(regs, n);
+	a->sock = (struct socket *)regs_get_kernel_argument(regs, 0);
+	a->uaddr = (u8 *)regs_get_kernel_argument(regs, 1);
+	a->peer = (int)regs_get_kernel_argument(regs, 2);
+	return toa_uoa_socket_view(a->sock, net_id, v);
 }
 
 long toa_uoa_regs_return_value(struct pt_regs *regs)
@@ -308,20 +319,11 @@ void toa_uoa_regs_set_return_value(struct pt_regs *regs, unsigned long value)
 	regs_set_return_value(regs, value);
 }
 
-bool toa_uoa_current_is_kthread(void)
+void toa_uoa_current_task(struct toa_uoa_task *t)
 {
-	return current->flags & PF_KTHREAD;
-}
-
-bool toa_uoa_in_compat_syscall(void)
-{
-	return in_compat_syscall();
-}
-
-/* Meaningful for a user task only (a kernel thread has no system call). */
-long toa_uoa_current_syscall_nr(void)
-{
-	return syscall_get_nr(current, task_pt_regs(current));
+	t->kthread = current->flags & PF_KTHREAD;
+	t->compat = in_compat_syscall();
+	t->syscall = syscall_get_nr(current, task_pt_regs(current));
 }
 
 /* ---- kernel-log lines naming a sender: one ratelimit state each ---- */

@@ -43,7 +43,7 @@ impl<'a> Namespace for Net<'a> {
     }
 
     fn activate(&self) -> Option<NetCtx<'a>> {
-        Net::activate(self, new_state, gc_interval())
+        Net::activate(self, new_state, gc_interval)
     }
 
     fn live(&self) -> bool {
