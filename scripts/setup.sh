@@ -54,8 +54,9 @@ PACKAGES=(
 	debootstrap zstd xz-utils
 )
 # Installed without their recommendations: dkms recommends the headers of Debian's own
-# kernel, which nothing here builds against.
-PACKAGES_NO_RECOMMENDS=(dkms)
+# kernel, which nothing here builds against; wireshark-common (dumpcap, for the guest test
+# that decodes a pcapng capture) recommends the Wireshark GUI.
+PACKAGES_NO_RECOMMENDS=(dkms wireshark-common)
 
 SUDO=()
 APT_UPDATED=

@@ -48,6 +48,8 @@ if [ -f userspace/Cargo.toml ]; then
 	if grep -q '"lb"' userspace/Cargo.toml; then
 		(cd userspace && cargo build --release -p toa-uoa-lb 2>&1 | tail -n 2) || host_rc=$?
 	fi
+	# The operator's tool (65-capture-decode decodes captures with it).
+	(cd userspace && cargo build --release -p toa-uoa 2>&1 | tail -n 2) || host_rc=$?
 	if [ -x userspace/fuzz/smoke.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
 		step "fuzz smoke run"
 		userspace/fuzz/smoke.sh || host_rc=$?

@@ -5,7 +5,8 @@
 //! cannot be read at all stops the command before the end.
 
 use crate::json::{addr, family_name, Object};
-use crate::pcap::{self, Next, Reader, Skip};
+use crate::pcap::{self, Next, Reader, Record, Skip};
+use crate::pcapng::{self, NextPacket};
 use crate::{EXIT_DAMAGED, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -105,11 +106,15 @@ pub fn main(args: &[String]) -> u8 {
         };
         decode_pcap(reader, &mut out, &mut stats)
     } else if n == 4 && pcap::is_pcapng_magic(magic) {
-        eprintln!(
-            "toa-uoa decode: {name} is a pcapng file, which is not supported; convert it with \
-             'tcpdump -r {name} -w out.pcap' (or 'editcap -F pcap'), or capture with 'tcpdump -w'"
-        );
-        return EXIT_UNREADABLE;
+        let input = BufReader::new(io::Cursor::new(magic).chain(input));
+        let reader = match pcapng::Reader::open(input) {
+            Ok(r) => r,
+            Err(msg) => {
+                eprintln!("toa-uoa decode: {name}: {msg}");
+                return EXIT_UNREADABLE;
+            }
+        };
+        decode_pcapng(reader, &mut out, &mut stats)
     } else if head
         .iter()
         .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
@@ -236,49 +241,83 @@ fn decode_pcap<R: Read, W: Write>(
     stats: &mut Stats,
 ) -> Result<(), Stop> {
     loop {
-        let rec = match reader.next_record() {
+        match reader.next_record() {
             Next::End => return Ok(()),
-            Next::Damaged(msg) => {
-                stats.damaged += 1;
-                let mut o = Object::new();
-                o.num("packet", stats.packets + 1)
-                    .str("input_error", "pcap_damaged")
-                    .str("detail", &msg);
-                writeln!(out, "{}", o.finish())?;
-                eprintln!(
-                    "toa-uoa decode: capture damaged after packet {}: {msg}",
-                    stats.packets
-                );
-                return Ok(());
-            }
-            Next::Record(r) => r,
-        };
-        stats.packets += 1;
-        let mut o = Object::new();
-        o.num("packet", stats.packets);
-        let time = if reader.nanos {
-            format!("{}.{:09}", rec.ts_sec, rec.ts_frac)
-        } else {
-            format!("{}.{:06}", rec.ts_sec, rec.ts_frac)
-        };
-        o.str("time", &time);
-        if u64::from(rec.orig_len) > rec.data.len() as u64 {
-            o.bool("cut_by_snaplen", true);
+            Next::Damaged(msg) => return damaged(&msg, out, stats),
+            Next::Record(rec) => record(&rec, reader.linktype, reader.nanos, out, stats)?,
         }
-        match pcap::ip_packet(reader.linktype, &rec.data) {
-            Ok(pkt) => describe(pkt, &mut o, stats),
-            Err(Skip::NotIp(ethertype)) => {
-                stats.skipped += 1;
-                o.str("skipped", "not_ip")
-                    .str("ethertype", &format!("0x{ethertype:04x}"));
-            }
-            Err(Skip::Short) => {
-                stats.skipped += 1;
-                o.str("skipped", "short_frame");
-            }
-        }
-        writeln!(out, "{}", o.finish())?;
     }
+}
+
+/// Decodes a pcapng capture packet by packet, the same way.
+fn decode_pcapng<R: Read, W: Write>(
+    mut reader: pcapng::Reader<R>,
+    out: &mut W,
+    stats: &mut Stats,
+) -> Result<(), Stop> {
+    loop {
+        match reader.next_packet() {
+            NextPacket::End => return Ok(()),
+            NextPacket::Damaged(msg) => return damaged(&msg, out, stats),
+            NextPacket::Packet(p) => record(&p.record, p.linktype, p.nanos, out, stats)?,
+        }
+    }
+}
+
+/// Says where and why a capture cannot be read further: what came before it was decoded.
+fn damaged<W: Write>(msg: &str, out: &mut W, stats: &mut Stats) -> Result<(), Stop> {
+    stats.damaged += 1;
+    let mut o = Object::new();
+    o.num("packet", stats.packets + 1)
+        .str("input_error", "pcap_damaged")
+        .str("detail", msg);
+    writeln!(out, "{}", o.finish())?;
+    eprintln!(
+        "toa-uoa decode: capture damaged after packet {}: {msg}",
+        stats.packets
+    );
+    Ok(())
+}
+
+/// One captured frame of `linktype`: its line.
+fn record<W: Write>(
+    rec: &Record,
+    linktype: u32,
+    nanos: bool,
+    out: &mut W,
+    stats: &mut Stats,
+) -> Result<(), Stop> {
+    stats.packets += 1;
+    let mut o = Object::new();
+    o.num("packet", stats.packets);
+    let time = if nanos {
+        format!("{}.{:09}", rec.ts_sec, rec.ts_frac)
+    } else {
+        format!("{}.{:06}", rec.ts_sec, rec.ts_frac)
+    };
+    o.str("time", &time);
+    if u64::from(rec.orig_len) > rec.data.len() as u64 {
+        o.bool("cut_by_snaplen", true);
+    }
+    match pcap::ip_packet(linktype, &rec.data) {
+        Ok(pkt) => describe(pkt, &mut o, stats),
+        Err(Skip::NotIp(ethertype)) => {
+            stats.skipped += 1;
+            o.str("skipped", "not_ip")
+                .str("ethertype", &format!("0x{ethertype:04x}"));
+        }
+        Err(Skip::Short) => {
+            stats.skipped += 1;
+            o.str("skipped", "short_frame");
+        }
+        Err(Skip::LinkType(l)) => {
+            stats.skipped += 1;
+            o.str("skipped", "unsupported_link_type")
+                .num("linktype", u64::from(l));
+        }
+    }
+    writeln!(out, "{}", o.finish())?;
+    Ok(())
 }
 
 /// Cuts link-layer padding (and an Ethernet FCS) off the end of an IP packet, using the length

@@ -6,6 +6,7 @@
 mod decode;
 mod json;
 mod pcap;
+mod pcapng;
 
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 //! unwrapping down to the IP packet.
 //!
 //! Both byte orders and both timestamp resolutions (microsecond magic a1b2c3d4, nanosecond magic
-//! a1b23c4d) are read. pcapng is recognised only to say so: convert it with
-//! `tcpdump -r in.pcapng -w out.pcap` (or `editcap -F pcap`).
+//! a1b23c4d) are read. pcapng is read by `pcapng.rs`, through the `pcap-file` crate; the
+//! link-layer unwrapping here serves both.
 
 use std::io::Read;
 
@@ -192,6 +192,9 @@ pub enum Skip {
     NotIp(u16),
     /// The frame is shorter than its link-layer header.
     Short,
+    /// The frame's link type is not one this reader unwraps (a pcapng capture's interface
+    /// may have any; a classic pcap file's is checked when it is opened).
+    LinkType(u32),
 }
 
 /// The IP packet inside a frame of `linktype`.
@@ -219,7 +222,7 @@ pub fn ip_packet(linktype: u32, frame: &[u8]) -> Result<&[u8], Skip> {
         LINKTYPE_LINUX_SLL => (be16(14)?, 16),
         // Linux cooked v2: protocol first, then reserved, ifindex, ARPHRD, type, address.
         LINKTYPE_LINUX_SLL2 => (be16(0)?, 20),
-        _ => return Err(Skip::Short),
+        other => return Err(Skip::LinkType(other)),
     };
     if ethertype != ETHERTYPE_IPV4 && ethertype != ETHERTYPE_IPV6 {
         return Err(Skip::NotIp(ethertype));

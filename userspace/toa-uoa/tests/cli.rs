@@ -447,3 +447,207 @@ fn output_lines_are_valid_json_shapes() {
     }
     let _ = IPPROTO_UDP;
 }
+
+/// A pcapng block: type, total length, body (padded to 4 bytes), total length again.
+fn ng_block(big_endian: bool, ty: u32, body: &[u8]) -> Vec<u8> {
+    let w32 = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut body = body.to_vec();
+    while body.len() % 4 != 0 {
+        body.push(0);
+    }
+    let total = 12 + body.len() as u32;
+    let mut b = Vec::new();
+    b.extend(w32(ty));
+    b.extend(w32(total));
+    b.extend(body);
+    b.extend(w32(total));
+    b
+}
+
+/// A pcapng capture written from the format's specification (not by the crate the tool reads
+/// it with): a section header, one interface per `(linktype, if_tsresol)` (`None`: the
+/// option left out, microseconds), and an Enhanced Packet Block per `(interface, frame)`,
+/// the n-th stamped 1_700_000_000 s + 42 + n units of its interface.
+fn pcapng(
+    big_endian: bool,
+    interfaces: &[(u16, Option<u8>)],
+    packets: &[(u32, Vec<u8>)],
+) -> Vec<u8> {
+    let w32 = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let w16 = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut f = Vec::new();
+    // Section Header Block: byte-order magic, version 1.0, section length unknown (-1).
+    let mut shb = Vec::new();
+    shb.extend(w32(0x1a2b_3c4d));
+    shb.extend(w16(1));
+    shb.extend(w16(0));
+    shb.extend([0xff; 8]);
+    f.extend(ng_block(big_endian, 0x0a0d_0d0a, &shb));
+    let mut per_sec = Vec::new();
+    for &(linktype, resol) in interfaces {
+        let mut idb = Vec::new();
+        idb.extend(w16(linktype));
+        idb.extend(w16(0));
+        idb.extend(w32(0)); // snaplen: no limit
+        if let Some(r) = resol {
+            idb.extend(w16(9)); // if_tsresol
+            idb.extend(w16(1));
+            idb.extend([r, 0, 0, 0]);
+            idb.extend(w16(0)); // opt_endofopt
+            idb.extend(w16(0));
+        }
+        f.extend(ng_block(big_endian, 1, &idb));
+        per_sec.push(10u64.pow(u32::from(resol.unwrap_or(6))));
+    }
+    for (n, (interface, frame)) in packets.iter().enumerate() {
+        let per_sec = per_sec
+            .get(*interface as usize)
+            .copied()
+            .unwrap_or(1_000_000);
+        let units = 1_700_000_000 * per_sec + 42 + n as u64;
+        let mut epb = Vec::new();
+        epb.extend(w32(*interface));
+        epb.extend(w32((units >> 32) as u32));
+        epb.extend(w32(units as u32));
+        epb.extend(w32(frame.len() as u32));
+        epb.extend(w32(frame.len() as u32));
+        epb.extend(frame);
+        f.extend(ng_block(big_endian, 6, &epb));
+    }
+    f
+}
+
+#[test]
+fn pcapng_interfaces_link_types_and_resolutions() {
+    for big_endian in [false, true] {
+        for (resol, time) in [
+            (None, r#""time":"1700000000.000042""#),
+            (Some(6), r#""time":"1700000000.000042""#),
+            (Some(9), r#""time":"1700000000.000000042""#),
+        ] {
+            for linktype in [1u16, 113, 276, 101] {
+                let packets: Vec<(u32, Vec<u8>)> = sample_packets()
+                    .iter()
+                    .map(|p| (0, frame(u32::from(linktype), p)))
+                    .collect();
+                let file = pcapng(big_endian, &[(linktype, resol)], &packets);
+                let out = run_stdin(&["decode"], &file);
+                let what = format!("linktype {linktype} be {big_endian} resol {resol:?}");
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{what}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let l = lines(&out);
+                check_sample_output(&l);
+                assert!(l[0].contains(time), "{what}: {}", l[0]);
+            }
+        }
+    }
+}
+
+#[test]
+fn pcapng_two_interfaces_and_an_unsupported_one() {
+    let ip = packet_with_option(Family::V4, &carried4(), IPPROTO_UDP);
+    // Interface 0 Ethernet, 1 raw IP, 2 802.11 (not unwrapped).
+    let file = pcapng(
+        false,
+        &[(1, None), (101, Some(9)), (105, None)],
+        &[(1, ip.clone()), (0, frame(1, &ip)), (2, vec![0u8; 30])],
+    );
+    let out = run_stdin(&["decode"], &file);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let l = lines(&out);
+    assert_eq!(l.len(), 3, "{l:?}");
+    assert!(l[0].contains(r#""cip":"203.0.113.5""#), "{}", l[0]);
+    assert!(
+        l[0].contains(r#""time":"1700000000.000000042""#),
+        "{}",
+        l[0]
+    );
+    assert!(l[1].contains(r#""cip":"203.0.113.5""#), "{}", l[1]);
+    assert!(l[1].contains(r#""time":"1700000000.000043""#), "{}", l[1]);
+    assert!(
+        l[2].contains(r#""skipped":"unsupported_link_type","linktype":105"#),
+        "{}",
+        l[2]
+    );
+}
+
+#[test]
+fn pcapng_cut_short_or_damaged_decodes_up_to_the_damage() {
+    let packets: Vec<(u32, Vec<u8>)> = sample_packets().iter().map(|p| (0, frame(1, p))).collect();
+    let whole = pcapng(false, &[(1, Some(9))], &packets);
+    let n = packets.len();
+    // Cut inside the last block.
+    let cut = &whole[..whole.len() - 10];
+    let out = run_stdin(&["decode"], cut);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let l = lines(&out);
+    assert_eq!(l.len(), n, "{l:?}");
+    assert!(
+        l[n - 1].contains(r#""input_error":"pcap_damaged""#),
+        "{}",
+        l[n - 1]
+    );
+    // A packet naming an interface the capture does not describe.
+    let bad = pcapng(
+        false,
+        &[(1, None)],
+        &[(0, frame(1, &sample_packets()[0])), (7, vec![0; 40])],
+    );
+    let out = run_stdin(&["decode"], &bad);
+    assert_eq!(out.status.code(), Some(3));
+    let l = lines(&out);
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert!(l[1].contains("interface 7"), "{}", l[1]);
+}
+
+#[test]
+fn pcapng_with_any_byte_changed_never_crashes_the_tool() {
+    let packets: Vec<(u32, Vec<u8>)> = sample_packets().iter().map(|p| (0, frame(1, p))).collect();
+    let whole = pcapng(false, &[(1, Some(9))], &packets);
+    // Every byte of the headers and the first packet, set to a few values each.
+    for at in 0..whole.len().min(200) {
+        for v in [0x00, 0xff, 0x7f, 0x80] {
+            let mut f = whole.clone();
+            f[at] = v;
+            let out = run_stdin(&["decode"], &f);
+            let code = out.status.code();
+            assert!(
+                matches!(code, Some(0) | Some(1) | Some(3)),
+                "byte {at} = {v:#x}: exit {code:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
