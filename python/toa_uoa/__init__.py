@@ -23,6 +23,8 @@ import os
 import socket
 import struct
 
+__version__ = "0.1.0"  # dkms.conf's PACKAGE_VERSION (scripts/test.sh checks that they agree)
+
 UOA_SO_GET_LOOKUP = 2048   # v0: 18, 56 or 58 byte structures
 UOA_SO_GET_LOOKUP1 = 2049  # v1: 40 byte structure
 
