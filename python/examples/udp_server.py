@@ -14,6 +14,7 @@ One line per datagram:
 import argparse
 import pathlib
 import socket
+from typing import Any, Optional, Tuple
 
 import toa_uoa
 
@@ -27,14 +28,16 @@ def main() -> None:
     args = p.parse_args()
 
     family = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.bind((args.addr, args.port))
-    # Where the datagrams are sent to, asked once (the any-address if bound to it).
-    local = sock.getsockname()
-    if args.ready:
-        pathlib.Path(args.ready).touch()
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.bind((args.addr, args.port))
+        # Where the datagrams are sent to, asked once (the any-address if bound to it).
+        local = sock.getsockname()
+        if args.ready:
+            pathlib.Path(args.ready).touch()
+        serve(sock, local, args.count)
 
-    count = args.count
+
+def serve(sock: socket.socket, local: Tuple[Any, ...], count: Optional[int]) -> None:
     while count is None or count > 0:
         try:
             data, client, service, peer = toa_uoa.recvfrom(sock, local=local)
