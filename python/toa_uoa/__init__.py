@@ -35,7 +35,6 @@ libc's getsockopt through ctypes. Pure Python, no build step, no dependencies.
 """
 
 import ctypes
-import ctypes.util
 import errno
 import ipaddress
 import os
@@ -109,7 +108,9 @@ _NOT_LOADED = {
     "(getsockopt UOA_SO_GET_LOOKUP: ENOPROTOOPT)",
 }
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The C library the interpreter itself is linked with (dlopen(NULL)): no search for it with
+# ctypes.util.find_library, which runs ldconfig and a compiler in subprocesses.
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.getsockopt.argtypes = [
     ctypes.c_int,
     ctypes.c_int,
