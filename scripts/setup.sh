@@ -46,11 +46,15 @@ fi
 
 # The Rust toolchain ($RUST_PACKAGES) is installed by install_rust. gcc and g++: the guest
 # tests build C programs and check the UAPI header as C and C++; the host test
-# userspace/uoa/tests/layout.rs compiles the header with cc.
+# userspace/uoa/tests/layout.rs compiles the header with cc. The python3-* packages and mypy:
+# the host tests install the Python package (python/) into a venv offline, with Debian's
+# setuptools and wheel as the build backend, and type-check it; strace: guest test 70
+# counts the Python look-up's system calls.
 PACKAGES=(
 	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make gcc g++
 	qemu-system-x86 busybox-static linux-source-6.12
-	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump
+	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump strace
+	python3-pip python3-setuptools python3-wheel python3-venv mypy
 	debootstrap zstd xz-utils
 )
 # Installed without their recommendations: dkms recommends the headers of Debian's own

@@ -32,13 +32,14 @@ if [ -f userspace/Cargo.toml ]; then
 	# every target: the crates' #[deny(clippy::...)] and #![deny(...)] attributes hold here.
 	step "cargo clippy of the userspace workspace (--workspace --all-targets, warnings are errors)"
 	(cd userspace && cargo clippy --quiet --workspace --all-targets -- -D warnings 2>&1) || host_rc=$?
-	step "one version: dkms.conf's PACKAGE_VERSION (the module's, by Kbuild) and the crates'"
+	step "one version: dkms.conf's PACKAGE_VERSION (the module's, by Kbuild), the crates' and the Python package's"
 	ver_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 	ver_cargo=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' userspace/Cargo.toml)
-	if [ -n "$ver_dkms" ] && [ "$ver_dkms" = "$ver_cargo" ]; then
+	ver_py=$(sed -n 's/^__version__ = "\([^"]*\)".*$/\1/p' python/toa_uoa/__init__.py)
+	if [ -n "$ver_dkms" ] && [ "$ver_dkms" = "$ver_cargo" ] && [ "$ver_dkms" = "$ver_py" ]; then
 		echo "version $ver_dkms"
 	else
-		echo "versions differ: dkms.conf '$ver_dkms', userspace/Cargo.toml '$ver_cargo'" >&2
+		echo "versions differ: dkms.conf '$ver_dkms', userspace/Cargo.toml '$ver_cargo', python/toa_uoa/__init__.py '$ver_py'" >&2
 		host_rc=1
 	fi
 	step "no-panic object checks (option_codec.rs, records.rs)"
@@ -55,6 +56,13 @@ if [ -f userspace/Cargo.toml ]; then
 		userspace/fuzz/smoke.sh || host_rc=$?
 	fi
 fi
+
+# The Python package, with Debian's python3 (the guest's; set-up installs its setuptools, wheel
+# and venv): unit tests against a fake module, pip install into a fresh venv offline (the
+# version installed is dkms.conf's), mypy --strict of the package and its examples.
+step "host tests (Python package: python -m unittest, offline pip install into a venv, mypy)"
+(TOA_UOA_NO_SKIP=1 /usr/bin/python3 -m unittest discover -s python/tests 2>&1) || host_rc=$?
+mypy --strict --cache-dir=/dev/null python/toa_uoa python/examples/*.py && MYPYPATH=python mypy --cache-dir=/dev/null python/tests || host_rc=$?
 
 # guest_suite KERNEL: DKMS install for KERNEL, then the guest suite on it.
 guest_suite() {

@@ -7,8 +7,12 @@
 #    in the four cases and on a dual-stack socket; the header also compiles as C++;
 #  - the crate's udp_echo and tcp_server examples (built on the host beforehand:
 #    (cd userspace && cargo build --release -p toa-uoa-lookup --examples); skipped if not);
-#  - a python3 UDP server using python/toa_uoa.py;
-#  - without the module: the crate says ModuleNotLoaded (ENOPROTOOPT), Python ENOPROTOOPT.
+#  - the Python package (python/toa_uoa): a UDP server written as docs/APPLICATIONS.md shows
+#    (recvfrom's address passed as it is: a 4-tuple on an IPv6 socket), in the four cases, on a
+#    dual-stack socket and without an option (lookup gives None); the package's two examples,
+#    python/examples/udp_server.py (toa_uoa.recvfrom) and asyncio_udp_server.py;
+#  - without the module: the crate says ModuleNotLoaded (ENOPROTOOPT); Python raises
+#    toa_uoa.ModuleNotLoaded after one getsockopt system call (v1 only, counted with strace).
 . "$(dirname "$0")/lib.sh"
 
 require_module
@@ -26,20 +30,30 @@ next_port() {
 }
 
 cat >"$tmp/py_server.py" <<PY
-# A UDP server as a Python application writes it: recvfrom, then toa_uoa.lookup.
+# A UDP server as a Python application writes it (docs/APPLICATIONS.md): recvfrom, then
+# toa_uoa.lookup with the addresses as Python gives them. Prints "from HOST PORT LEN" (LEN:
+# recvfrom's tuple, 4 on an IPv6 socket), then "client CIP CPORT service VIP VPORT",
+# "norecord HOST PORT" (lookup gave None) or "error ModuleNotLoaded ENOPROTOOPT".
 import errno, socket, sys
 sys.path.insert(0, "$TOP/python")
 import toa_uoa
 addr, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((addr, port))
+sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind((addr, port))
+local = sock.getsockname()
 open(sys.argv[3], "w").close()
-data, peer = s.recvfrom(65535)
+data, peer = sock.recvfrom(65535)
+print("from", *peer[:2], len(peer), flush=True)
 try:
-    client, service = toa_uoa.lookup(s, peer[:2], s.getsockname()[:2])
-    print("client", client[0], client[1], "service", *(service or ("-",)), flush=True)
-except OSError as e:
-    print("error", errno.errorcode.get(e.errno, e.errno), flush=True)
+    found = toa_uoa.lookup(sock, peer, local)
+except toa_uoa.ModuleNotLoaded as e:
+    print("error", type(e).__name__, errno.errorcode[e.errno], flush=True)
+else:
+    if found is None:
+        print("norecord", *peer[:2], flush=True)
+    else:
+        client, service = found
+        print("client", *client, "service", *service, flush=True)
 PY
 
 # udp NAME SRC DST CIP VIP [--no-option] -- SERVER_CMD...: runs SERVER_CMD DST PORT (plus the
@@ -71,6 +85,10 @@ mkwrap() {
 mkwrap c_server "$tmp/udp_server \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
 mkwrap rust_udp "$RUST_EX/udp_echo \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
 mkwrap py_server "python3 $tmp/py_server.py \"\$@\""
+# The same server under strace, counting its getsockopt calls (one line each).
+mkwrap py_strace "strace -qq -e trace=getsockopt -e signal=none -o $tmp/strace python3 $tmp/py_server.py \"\$@\""
+mkwrap py_example "env PYTHONPATH=$TOP/python python3 $TOP/python/examples/udp_server.py \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
+mkwrap py_asyncio "env PYTHONPATH=$TOP/python python3 $TOP/python/examples/asyncio_udp_server.py \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
 
 # line NAME WORD: what follows WORD at the start of a line of $tmp/NAME.
 line() {
@@ -128,9 +146,38 @@ rust_tcp_case() {
 	expect_eq "$name local" "$(line $name local)" "$vip 8080"
 }
 
+# python_case NAME LB RS CIP VIP: on an IPv6 socket (46, 66) recvfrom gives a 4-tuple, which
+# the server passes to lookup as it is.
 python_case() {
+	local len=2
+	[[ $3 != *:* ]] || len=4
 	udp "p$1" "$2" "$3" "$4" "$5" -- "$tmp/py_server"
+	expect_eq "python $1 from" "$(line "p$1" from)" "$2 5555 $len"
 	expect_eq "python $1" "$(line "p$1" client)" "$4 40000 service $5 80"
+}
+
+python_dual_stack() {
+	BIND=:: udp pdual $LB4 $RS4 $CIP4 $VIP4 -- "$tmp/py_server"
+	expect_eq from "$(line pdual from)" "::ffff:$LB4 5555 4"
+	expect_eq client "$(line pdual client)" "$CIP4 40000 service $VIP4 80"
+}
+
+# python_no_record NAME LB RS: a datagram without the option: lookup gives None.
+python_no_record() {
+	udp "pnone$1" "$2" "$3" $CIP4 $VIP4 --no-option -- "$tmp/py_server"
+	expect_eq "no record" "$(line "pnone$1" norecord)" "$2 5555"
+}
+
+# python_example NAME SERVER LB RS CIP VIP [--no-option]: one of python/examples.
+python_example() {
+	local name=$1 server=$2
+	shift 2
+	udp "$name" "$@" -- "$tmp/$server"
+	if [ "${5:-}" = --no-option ]; then
+		expect_eq "$name" "$(line "$name" norecord)" "$1 5555"
+	else
+		expect_eq "$name" "$(line "$name" client)" "$3 40000 service $4 80"
+	fi
 }
 
 no_record() {
@@ -144,10 +191,21 @@ unloaded_rust() {
 	grep -q "^error ModuleNotLoaded ENOPROTOOPT" "$tmp/runl" || fail "no ModuleNotLoaded"
 }
 
+# Without the module: ModuleNotLoaded, after one getsockopt (v1, 0x801), not v1 then v0.
 unloaded_python() {
 	unload_module
-	udp punl $LB4 $RS4 $CIP4 $VIP4 -- "$tmp/py_server"
-	expect_eq python "$(line punl error)" ENOPROTOOPT
+	udp punl $LB6 $RS6 $CIP4 $VIP4 -- "$tmp/py_strace"
+	sed 's/^/# strace: /' "$tmp/strace" >&2
+	expect_eq python "$(line punl error)" "ModuleNotLoaded ENOPROTOOPT"
+	expect_eq "getsockopt calls" "$(grep -c 'getsockopt(' "$tmp/strace")" 1
+	grep -q 'getsockopt(.*SOL_IP, 0x801 .*= -1 ENOPROTOOPT' "$tmp/strace" || fail "not one v1 call answered ENOPROTOOPT"
+}
+
+# The example server says so and still answers the datagram.
+unloaded_python_example() {
+	unload_module
+	udp punlex $LB4 $RS4 $CIP4 $VIP4 -- "$tmp/py_example"
+	grep -q "^error ModuleNotLoaded ENOPROTOOPT: toa_uoa is not loaded" "$tmp/punlex" || fail "no ModuleNotLoaded"
 }
 
 unloaded_c() {
@@ -185,9 +243,23 @@ check python_udp_server_44 python_case 44 $LB4 $RS4 $CIP4 $VIP4
 check python_udp_server_46 python_case 46 $LB6 $RS6 $CIP4 $VIP4
 check python_udp_server_64 python_case 64 $LB4 $RS4 $CIP6 $VIP6
 check python_udp_server_66 python_case 66 $LB6 $RS6 $CIP6 $VIP6
+check python_udp_server_dual_stack python_dual_stack
+check python_no_option_none_44 python_no_record 44 $LB4 $RS4
+check python_no_option_none_66 python_no_record 66 $LB6 $RS6
+check python_example_udp_server_44 python_example pex44 py_example $LB4 $RS4 $CIP4 $VIP4
+check python_example_udp_server_66 python_example pex66 py_example $LB6 $RS6 $CIP6 $VIP6
+check python_example_udp_server_no_option python_example pexnone py_example $LB6 $RS6 $CIP6 $VIP6 --no-option
+check python_example_asyncio_46 python_example pas46 py_asyncio $LB6 $RS6 $CIP4 $VIP4
+check python_example_asyncio_64 python_example pas64 py_asyncio $LB4 $RS4 $CIP6 $VIP6
+check python_example_asyncio_66 python_example pas66 py_asyncio $LB6 $RS6 $CIP6 $VIP6
 
 # Last: without the module.
 if [ -n "$have_rust" ]; then check rust_module_not_loaded unloaded_rust; else skip rust_module_not_loaded "not built"; fi
-check python_module_not_loaded unloaded_python
+if command -v strace >/dev/null; then
+	check python_module_not_loaded unloaded_python
+else
+	skip python_module_not_loaded "no strace (scripts/setup.sh installs it)"
+fi
+check python_example_module_not_loaded unloaded_python_example
 if [ -n "$have_c" ]; then check c_module_not_loaded unloaded_c; else skip c_module_not_loaded "not built"; fi
 done_testing
