@@ -46,9 +46,11 @@ fi
 
 # The Rust toolchain ($RUST_PACKAGES) is installed by install_rust. gcc and g++: the guest
 # tests build C programs and check the UAPI header as C and C++; the host test
-# userspace/uoa/tests/layout.rs compiles the header with cc.
+# userspace/uoa/tests/layout.rs compiles the header with cc. golang-go (Go 1.19 on Debian
+# 12): the Go package go/uoa, its tests and the example server guest test 72 runs (standard
+# library only: nothing is downloaded).
 PACKAGES=(
-	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make gcc g++
+	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make gcc g++ golang-go
 	qemu-system-x86 busybox-static linux-source-6.12
 	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump
 	debootstrap zstd xz-utils
