@@ -49,9 +49,11 @@ fi
 # userspace/uoa/tests/layout.rs compiles the header with cc. The python3-* packages and mypy:
 # the host tests install the Python package (python/) into a venv offline, with Debian's
 # setuptools and wheel as the build backend, and type-check it; strace: guest test 70
-# counts the Python look-up's system calls.
+# counts the Python look-up's system calls. golang-go (Go 1.19 on Debian
+# 12): the Go package go/uoa, its tests and the example server guest test 72 runs (standard
+# library only: nothing is downloaded).
 PACKAGES=(
-	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make gcc g++
+	clang lld llvm libclang-dev flex bison bc cpio kmod libelf-dev libssl-dev make gcc g++ golang-go
 	qemu-system-x86 busybox-static linux-source-6.12
 	iproute2 nftables socat curl python3 libnetfilter-queue-dev tcpdump strace
 	python3-pip python3-setuptools python3-wheel python3-venv mypy

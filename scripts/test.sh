@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # All of toa_uoa's tests, from a fresh machine: set up (once; cached), build the module
 # warning-free for both kernels, run the host tests and cargo clippy of the user-space
-# workspace, then run the guest suite (KTAP) on the project's 6.12 test kernel and on Debian's
-# own 7.3 kernel.
+# workspace, gofmt, go vet and go test of the Go module (go/), then run the guest suite (KTAP)
+# on the project's 6.12 test kernel and on Debian's own 7.3 kernel.
 # Exit status 0 only if everything passed.
 #   KTEST_FILTER=regex  run only the guest tests whose file name matches
 #   KERNELS="test debian-7.3"  the kernels to run the guest suite on (default: both)
@@ -63,6 +63,30 @@ fi
 step "host tests (Python package: python -m unittest, offline pip install into a venv, mypy)"
 (TOA_UOA_NO_SKIP=1 /usr/bin/python3 -m unittest discover -s python/tests 2>&1) || host_rc=$?
 mypy --strict --cache-dir=/dev/null python/toa_uoa python/examples/*.py && MYPYPATH=python mypy --cache-dir=/dev/null python/tests || host_rc=$?
+# go_checks: the Go module, offline (standard library only: no proxy, no downloads), its
+# build cache under the cache directory, nothing written into the clone but the example
+# server guest test 72 runs (build/go/, ignored). Each step's failure ends it (set -e does
+# not hold in a function whose status is tested).
+go_checks() {
+	export GOPROXY=off GOFLAGS=-buildvcs=false GOCACHE="$CACHE/go/cache" GOPATH="$CACHE/go/path"
+	cd "$TOP/go" || return 1
+	go version || return 1
+	local unformatted ver_go ver_dkms
+	unformatted=$(gofmt -l .) || return 1
+	[ -z "$unformatted" ] || { echo "gofmt: not formatted: $unformatted" >&2; return 1; }
+	go vet ./... || return 1
+	go test -count=1 ./... || return 1
+	go build -o "$TOP/build/go/udp_server" ./examples/udp_server || return 1
+	ver_go=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' uoa/uoa.go)
+	ver_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
+	[ -n "$ver_go" ] && [ "$ver_go" = "$ver_dkms" ] ||
+		{ echo "versions differ: dkms.conf '$ver_dkms', go/uoa/uoa.go '$ver_go'" >&2; return 1; }
+	echo "go/uoa version $ver_go; built build/go/udp_server"
+}
+if [ -f go/go.mod ]; then
+	step "Go (go/): gofmt, go vet, go test, the example server for the guest suite"
+	(go_checks 2>&1) || host_rc=1
+fi
 
 # guest_suite KERNEL: DKMS install for KERNEL, then the guest suite on it.
 guest_suite() {
