@@ -45,6 +45,8 @@ if [ -f userspace/Cargo.toml ]; then
 	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
 	step "building the example programs the guest suite runs"
 	(cd userspace && cargo build --release -p toa-uoa-lookup --examples 2>&1 | tail -n 2) || host_rc=$?
+	# toa-uoa itself (guest test 75 runs its stats command).
+	(cd userspace && cargo build --release -p toa-uoa 2>&1 | tail -n 2) || host_rc=$?
 	if grep -q '"lb"' userspace/Cargo.toml; then
 		(cd userspace && cargo build --release -p toa-uoa-lb 2>&1 | tail -n 2) || host_rc=$?
 	fi

@@ -170,8 +170,9 @@ pub fn verdicts(w: &Window<'_>) -> Vec<Verdict> {
                 worry(
                     "options_valid",
                     format!(
-                        "no well-formed option {}: if balancer traffic flows to this namespace, \
-                         the balancer does not send the option",
+                        "no well-formed option from a trusted source {}: if balancer traffic \
+                         flows to this namespace, the balancer does not send the option (an \
+                         untrusted one is counted in options_untrusted instead)",
                         w.when()
                     ),
                     SECTION5,
