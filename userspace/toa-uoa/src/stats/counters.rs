@@ -100,7 +100,7 @@ pub fn kind(name: &str) -> Kind {
 /// counter added by a newer module) and for the malformed ones (see [`MALFORMED_HELP`]).
 pub fn help(name: &str) -> Option<&'static str> {
     Some(match name {
-        "options_valid" => "Well-formed type-31 options seen on TCP or UDP packets.",
+        "options_valid" => "Well-formed type-31 options seen on TCP or UDP packets from trusted sources.",
         "options_not_tcp_udp" => "Well-formed options on other transports (ignored).",
         "records_new" => "Records made for a tuple that had none.",
         "records_replaced" => "Records replaced by a newer option with other addresses.",

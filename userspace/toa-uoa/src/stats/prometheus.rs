@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(
             &lines[..3],
             [
-                "# HELP toa_uoa_options_valid_total Well-formed type-31 options seen on TCP or UDP packets.",
+                "# HELP toa_uoa_options_valid_total Well-formed type-31 options seen on TCP or UDP packets from trusted sources.",
                 "# TYPE toa_uoa_options_valid_total counter",
                 "toa_uoa_options_valid_total{namespace=\"rs-1\"} 12",
             ]
