@@ -29,16 +29,21 @@ row() {
 }
 
 # same_values REPORT: every line of /proc/net/toa_uoa in $rs has its row in REPORT, with the
-# same value, and the report has no other counter rows.
+# same value, and the report has no other counter rows (one awk: forks are slow in TCG).
 same_values() {
-	local name value rows=0 got
-	while read -r name value; do
-		got=$(row "$1" "$name")
-		expect_eq "$name" "$got" "$value"
-		rows=$((rows + 1))
-	done < <(proc_file)
-	expect_eq "counter rows" "$(awk '/^verdicts/ { exit } NR > 2 { n++ } END { print n + 0 }' "$1")" $rows
-	echo "$rows counters as /proc/net/toa_uoa has them" >&2
+	proc_file >"$1.proc"
+	awk 'NR == FNR { want[$1] = $2; n++; next }
+		/^verdicts/ { done = 1 }
+		!done && FNR > 2 {
+			rows++; seen[$1] = 1
+			if (!($1 in want)) { print "a row /proc/net/toa_uoa has not: " $1; bad = 1 }
+			else if (want[$1] != $2) { print $1 ": got " $2 ", want " want[$1]; bad = 1 }
+		}
+		END {
+			for (k in want) if (!(k in seen)) { print "no row for " k; bad = 1 }
+			print rows + 0 " counter rows, /proc/net/toa_uoa has " n
+			exit bad || rows != n
+		}' "$1.proc" "$1" >&2
 }
 
 by_name() {
@@ -85,11 +90,30 @@ by_pid() {
 	grep -q "^WORRY  namespace_active: 0: no option" "$tmp/own.out" || fail "no namespace_active WORRY for an idle namespace"
 }
 
-# interval SECONDS OUT SENDER N: the tool over SECONDS, with N options from SENDER sent once
-# it said it took its first reading; its report in OUT.
+# armed_send GO SRC SPORT DST N: uoa_send.py in $lb, started now, sending N options from SRC
+# to DST once the file GO exists (so that the sends fall within a window however slowly
+# python starts in the guest).
+armed_send() {
+	local go=$1
+	shift
+	ip netns exec "$lb" python3 -c '
+import argparse, ipaddress, os, runpy, socket, struct, sys, time
+go = sys.argv[1]
+while not os.path.exists(go):
+    time.sleep(0.02)
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+' "$go" "$TOOLS/uoa_send.py" "$1" "$2" "$3" 9 $CIP4 1 $VIP4 2 --count "$4"
+}
+
+# interval SECONDS OUT SRC SPORT DST N: the tool over SECONDS, with N options from SRC sent
+# once it said it took its first reading; its report in OUT.
 interval() {
-	local secs=$1 out=$2 sender=$3 n=$4 i
-	rm -f "$out.err"
+	local secs=$1 out=$2 i
+	shift 2
+	rm -f "$out.err" "$out.go"
+	armed_send "$out.go" "$@" &
+	local sender=$!
 	"$TOOL" stats --netns "$rs" --interval "$secs" >"$out" 2>"$out.err" &
 	local tool=$!
 	for i in $(seq 1 100); do
@@ -97,7 +121,9 @@ interval() {
 		sleep 0.1
 	done
 	grep -q "counters read" "$out.err" || fail "the tool did not say it read: $(cat "$out.err")"
-	$sender "$n"
+	touch "$out.go"
+	wait $sender || fail "uoa_send.py exited with $?"
+	kill -0 $tool 2>/dev/null || fail "the ${secs}s interval ended before the options were sent"
 	wait $tool || fail "toa-uoa stats --interval exited with $?: $(cat "$out.err")"
 	cat "$out" >&2
 }
@@ -116,7 +142,7 @@ check_rate() {
 }
 
 untrusted_over_interval() {
-	interval 6 "$tmp/int1.out" send_untrusted 20
+	interval 6 "$tmp/int1.out" $LB4 7001 $RS4 20
 	expect_eq header "$(head -n 1 "$tmp/int1.out" | sed 's/last [0-9.]* s/last S s/')" \
 		"toa_uoa counters of namespace $rs, over the last S s:"
 	# No traffic since the tool's second reading: its values are /proc's now.
@@ -131,7 +157,7 @@ untrusted_over_interval() {
 trusted_over_interval() {
 	# Only trusted options in this interval: options_untrusted's verdict is OK now, and the
 	# option the balancer sends is seen.
-	interval 6 "$tmp/int2.out" send_trusted 12
+	interval 6 "$tmp/int2.out" $LB6 7002 $RS6 12
 	same_values "$tmp/int2.out"
 	check_rate "$tmp/int2.out" options_valid 12
 	grep -q "^OK     options_untrusted: did not grow in the last [0-9.]* s$" "$tmp/int2.out" ||
@@ -143,22 +169,22 @@ trusted_over_interval() {
 # prom_expect FILE: every line of /proc/net/toa_uoa in $rs is a sample of FILE, named and
 # typed as the tool promises, and FILE has no other sample.
 prom_expect() {
-	local f=$1 name value metric labels type samples=0
-	while read -r name value; do
-		labels="namespace=\"$rs\""
-		case $name in
-		malformed_*) metric=toa_uoa_malformed_total labels="$labels,kind=\"${name#malformed_}\"" type=counter ;;
-		records_live | max_records | namespace_active) metric=toa_uoa_$name type=gauge ;;
-		*) metric=toa_uoa_${name}_total type=counter ;;
-		esac
-		grep -qxF "$metric{$labels} $value" "$f" || fail "no sample '$metric{$labels} $value' in $f"
-		grep -qxF "# TYPE $metric $type" "$f" || fail "no '# TYPE $metric $type'"
-		grep -q "^# HELP $metric ." "$f" || fail "no '# HELP $metric'"
-		samples=$((samples + 1))
-	done < <(proc_file)
-	expect_eq samples "$(grep -vc '^#' "$f")" $samples
-	expect_eq "HELP lines" "$(grep -c '^# HELP ' "$f")" "$(grep -c '^# TYPE ' "$f")"
-	echo "$samples samples as /proc/net/toa_uoa has them" >&2
+	local f=$1 missing
+	proc_file >"$tmp/prom.proc"
+	awk -v ns="$rs" '{
+		l = "namespace=\"" ns "\""
+		if ($1 ~ /^malformed_/) { m = "toa_uoa_malformed_total"; l = l ",kind=\"" substr($1, 11) "\""; t = "counter" }
+		else if ($1 == "records_live" || $1 == "max_records" || $1 == "namespace_active") { m = "toa_uoa_" $1; t = "gauge" }
+		else { m = "toa_uoa_" $1 "_total"; t = "counter" }
+		print m "{" l "} " $2
+		print "# TYPE " m " " t
+	}' "$tmp/prom.proc" | sort -u >"$tmp/prom.want"
+	missing=$(grep -Fxvf "$f" "$tmp/prom.want") || true
+	[ -z "$missing" ] || fail "not in $f: $missing"
+	expect_eq samples "$(grep -vc '^#' "$f")" "$(wc -l <"$tmp/prom.proc")"
+	expect_eq "TYPE lines" "$(grep -c '^# TYPE ' "$f")" "$(grep -c '^# TYPE ' "$tmp/prom.want")"
+	expect_eq "HELP lines" "$(grep -c '^# HELP toa_uoa_[a-z0-9_]* .' "$f")" "$(grep -c '^# TYPE ' "$f")"
+	echo "$(wc -l <"$tmp/prom.proc") samples as /proc/net/toa_uoa has them" >&2
 }
 
 prometheus_file() {
