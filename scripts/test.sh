@@ -46,11 +46,11 @@ if [ -f userspace/Cargo.toml ]; then
 	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
 	step "building the example programs the guest suite runs"
 	(cd userspace && cargo build --release -p toa-uoa-lookup --examples 2>&1 | tail -n 2) || host_rc=$?
+	# The operator's tool: guest test 65 decodes captures with it, 75 runs its stats command.
+	(cd userspace && cargo build --release -p toa-uoa 2>&1 | tail -n 2) || host_rc=$?
 	if grep -q '"lb"' userspace/Cargo.toml; then
 		(cd userspace && cargo build --release -p toa-uoa-lb 2>&1 | tail -n 2) || host_rc=$?
 	fi
-	# The operator's tool (65-capture-decode decodes captures with it).
-	(cd userspace && cargo build --release -p toa-uoa 2>&1 | tail -n 2) || host_rc=$?
 	if [ -x userspace/fuzz/smoke.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
 		step "fuzz smoke run"
 		userspace/fuzz/smoke.sh || host_rc=$?

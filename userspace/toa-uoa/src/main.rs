@@ -1,12 +1,13 @@
 //! `toa-uoa`: the operator's command-line tool for the toa_uoa module.
 //!
-//! Subcommands live in their own modules and are dispatched from here; only `decode` exists so
-//! far (others, such as an `inject` for test traffic, can be added beside it).
+//! Subcommands live in their own modules and are dispatched from here: `decode` (captures)
+//! and `stats` (a namespace's counters, verdicts, Prometheus textfile output).
 
 mod decode;
 mod json;
 mod pcap;
 mod pcapng;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -30,14 +31,20 @@ commands:
                   omitted or '-'. FILE is a pcap capture (tcpdump -w; Ethernet, Linux cooked
                   SLL/SLL2 or raw IP) or text with one raw IP packet per line in hex ('#'
                   starts a comment). Prints one JSON object per packet on standard output.
+  stats [--netns NAME | --pid PID] [--interval SECONDS [--count N]] [--prometheus FILE|-]
+                  show a network namespace's counters (/proc/net/toa_uoa), their rates over
+                  an interval and the 'worry when' verdicts of docs/OPERATORS.md, or write
+                  them in node_exporter's textfile format ('toa-uoa stats --help')
   help            print this text
 
 options:
   -h, --help      print this text
   -V, --version   print the version
 
-exit status: 0 all input decoded; 1 input unreadable; 2 usage error;
+exit status (decode): 0 all input decoded; 1 input unreadable; 2 usage error;
              3 input partly damaged (reported in the output, the rest still decoded)
+exit status (stats): 0 counters read; 1 not readable (module not loaded, no such
+             namespace or process, permission) or output not written; 2 usage error
 ";
 
 fn main() -> ExitCode {
@@ -61,6 +68,7 @@ fn run(args: &[String]) -> u8 {
             EXIT_OK
         }
         "decode" => decode::main(rest),
+        "stats" => stats::main(rest),
         other => {
             eprintln!("toa-uoa: unknown command '{other}'\n");
             eprint!("{USAGE}");
