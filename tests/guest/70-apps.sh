@@ -5,7 +5,7 @@
 # the option, servers in the real-server namespace print the client they were told.
 #  - examples/udp_server.c, built here against include/uapi (v0 58-byte and v1 look-ups),
 #    in the four cases and on a dual-stack socket; the header also compiles as C++;
-#  - the crate's udp_echo and tcp_server examples (built on the host beforehand:
+#  - the crate's udp_echo, tokio_udp_echo and tcp_server examples (built on the host beforehand:
 #    (cd userspace && cargo build --release -p toa-uoa-lookup --examples); skipped if not);
 #  - the Python package (python/toa_uoa): a UDP server written as docs/APPLICATIONS.md shows
 #    (recvfrom's address passed as it is: a 4-tuple on an IPv6 socket), in the four cases, on a
@@ -84,6 +84,7 @@ mkwrap() {
 }
 mkwrap c_server "$tmp/udp_server \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
 mkwrap rust_udp "$RUST_EX/udp_echo \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
+mkwrap rust_tokio "$RUST_EX/tokio_udp_echo \"\$1\" \"\$2\" --count 1 --ready \"\$3\""
 mkwrap py_server "python3 $tmp/py_server.py \"\$@\""
 # The same server under strace, counting its getsockopt calls (one line each).
 mkwrap py_strace "strace -qq -e trace=getsockopt -e signal=none -o $tmp/strace python3 $tmp/py_server.py \"\$@\""
@@ -125,6 +126,12 @@ c_dual_stack() {
 rust_udp_case() {
 	udp "r$1" "$2" "$3" "$4" "$5" -- "$tmp/rust_udp"
 	expect_eq "rust udp $1" "$(line "r$1" client)" "$4 40000 service $5 80"
+}
+
+# rust_tokio_case NAME LB RS CIP VIP: the same server on tokio (the crate's tokio example).
+rust_tokio_case() {
+	udp "k$1" "$2" "$3" "$4" "$5" -- "$tmp/rust_tokio"
+	expect_eq "rust tokio udp $1" "$(line "k$1" client)" "$4 40000 service $5 80"
 }
 
 # rust_tcp_case NAME SRC DST CIP VIP: tcp_server with toa_connect.py as the balancer.
@@ -226,14 +233,17 @@ done
 if [ -n "$have_c" ]; then check c_udp_server_dual_stack c_dual_stack; else skip c_udp_server_dual_stack "not built"; fi
 
 have_rust=1
-[ -x "$RUST_EX/udp_echo" ] && [ -x "$RUST_EX/tcp_server" ] || have_rust=
+[ -x "$RUST_EX/udp_echo" ] && [ -x "$RUST_EX/tcp_server" ] && [ -x "$RUST_EX/tokio_udp_echo" ] ||
+	have_rust=
 for c in "44 $LB4 $RS4 $CIP4 $VIP4" "46 $LB6 $RS6 $CIP4 $VIP4" "64 $LB4 $RS4 $CIP6 $VIP6" "66 $LB6 $RS6 $CIP6 $VIP6"; do
 	set -- $c
 	if [ -n "$have_rust" ]; then
 		check "rust_udp_echo_$1" rust_udp_case "$@"
+		check "rust_tokio_udp_echo_$1" rust_tokio_case "$@"
 		check "rust_tcp_server_$1" rust_tcp_case "$@"
 	else
 		skip "rust_udp_echo_$1" "no $RUST_EX/udp_echo (cargo build --release -p toa-uoa-lookup --examples)"
+		skip "rust_tokio_udp_echo_$1" "no $RUST_EX/tokio_udp_echo"
 		skip "rust_tcp_server_$1" "no $RUST_EX/tcp_server"
 	fi
 done

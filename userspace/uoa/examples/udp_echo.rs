@@ -58,6 +58,8 @@ fn main() -> std::io::Result<()> {
                     toa_uoa::Error::Invalid => "Invalid EINVAL",
                     toa_uoa::Error::FamilyNotSupported => "FamilyNotSupported EAFNOSUPPORT",
                     toa_uoa::Error::Io(_) => "Io -",
+                    // The crate's Error is non_exhaustive: a kind it adds later.
+                    _ => "Other -",
                 };
                 println!("error {name}: {e}");
             }

@@ -42,8 +42,10 @@ use std::os::fd::AsFd;
 
 use abi::{FourTuple, UoaParamMap, UoaParamMapIpv4, UoaParamMapNoRealAf};
 
-/// Why a look-up failed.
+/// Why a look-up failed. More kinds may come (the module may learn new answers): match with
+/// a `_` arm, or use [`Error::raw_os_error`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// ENOENT: the module has no record for this tuple (the datagram carried no option,
     /// or its record expired).
@@ -121,6 +123,7 @@ impl std::error::Error for Error {
 
 /// Which v0 structure [`lookup_v0_layout`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum V0Layout {
     /// `struct uoa_param_map`, 58 bytes (DPVS): answers every case.
     WithRealAf,
