@@ -153,9 +153,17 @@ struct toa_uoa_task {
 	long syscall;
 };
 
-/* The arguments, and the socket's view (false: no struct sock, the view not filled). */
+/* What the entry handler decides on: less than the whole view (it runs for every getname). */
+struct toa_uoa_sock_brief {
+	void *shared;
+	u8 protocol;
+	u8 state;
+	__be16 peer_port;
+};
+
+/* The arguments, and the socket's brief (false: no struct sock, the brief not filled). */
 bool toa_uoa_getname_args(struct pt_regs *regs, unsigned int net_id,
-			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_view *v);
+			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_brief *b);
 long toa_uoa_regs_return_value(struct pt_regs *regs);
 void toa_uoa_regs_set_return_value(struct pt_regs *regs, unsigned long value);
 void toa_uoa_current_task(struct toa_uoa_task *t);

@@ -918,7 +918,7 @@ unsafe extern "C" fn sockopt_get<H: Handler>(
 type GetnameCall = bindings::toa_uoa_getname_args;
 
 /// The namespace of the socket `v` describes, if a getname on it is one the module might
-/// answer.
+/// answer (the return handler's check, on the whole view).
 ///
 /// kretprobe handlers run with preemption disabled (Documentation/trace/kprobes.rst), which
 /// is an RCU read-side critical section: a namespace seen `live` here keeps its state until
@@ -949,13 +949,34 @@ unsafe extern "C" fn getname_entry<H: Handler>(
         uaddr: ptr::null_mut(),
         peer: 0,
     };
-    let mut v = blank_view();
+    let mut b = bindings::toa_uoa_sock_brief {
+        shared: ptr::null_mut(),
+        protocol: 0,
+        state: 0,
+        peer_port: 0,
+    };
     let id = NET_ID.load(Ordering::Relaxed);
     // SAFETY: regs are the probed call's, at its entry: arguments 0..2 are (socket,
-    // sockaddr, peer); the socket is valid for the call; the helper writes `call` and `v`.
-    if !unsafe { bindings::toa_uoa_getname_args(regs, id, &mut call, &mut v) }
-        || getname_socket::<H>(&v).is_none()
-    {
+    // sockaddr, peer); the socket is valid for the call; the helper writes `call` and `b`.
+    if !unsafe { bindings::toa_uoa_getname_args(regs, id, &mut call, &mut b) } {
+        return 1;
+    }
+    // What the entry decides on: protocol, state, peer port, the namespace (its addresses
+    // are read at return, for the calls that get there).
+    let sock = Sock {
+        protocol: b.protocol,
+        state: b.state,
+        peer_port: u16::from_be(b.peer_port),
+        ..Sock::default()
+    };
+    let Some(shared) = NonNull::new(b.shared.cast::<NetShared>()) else {
+        return 1;
+    };
+    // SAFETY: as in getname_socket: the call's socket keeps its namespace, or `live`
+    // (checked by getname_wanted in this preemption-disabled handler) keeps its state.
+    let shared_ref = unsafe { &*shared.as_ptr() };
+    let net = Net { shared: shared_ref };
+    if !H::getname_wanted(net, &SockView { shared, sock }) {
         return 1;
     }
     // SAFETY: ri is valid and its data has room for a GetnameCall (data_size).

@@ -301,12 +301,21 @@ bool toa_uoa_sk_fullsock(const struct sock *sk)
 
 /* One call for what the entry handler reads (it runs for every getname in the system). */
 bool toa_uoa_getname_args(struct pt_regs *regs, unsigned int net_id,
-			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_view *v)
+			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_brief *b)
 {
+	const struct sock *sk;
+
 	a->sock = (struct socket *)regs_get_kernel_argument(regs, 0);
 	a->uaddr = (u8 *)regs_get_kernel_argument(regs, 1);
 	a->peer = (int)regs_get_kernel_argument(regs, 2);
-	return toa_uoa_socket_view(a->sock, net_id, v);
+	sk = a->sock ? a->sock->sk : NULL;
+	if (!sk)
+		return false;
+	b->shared = net_generic(sock_net(sk), net_id);
+	b->protocol = sk->sk_protocol;
+	b->state = READ_ONCE(sk->sk_state);
+	b->peer_port = inet_sk(sk)->inet_dport;
+	return true;
 }
 
 long toa_uoa_regs_return_value(struct pt_regs *regs)
