@@ -6,9 +6,6 @@
 #
 #   bench/profile.sh [fixed|vary|none]     option on every packet, one tuple (default);
 #                                          a new tuple per packet; no option
-#   bench/profile.sh getname               getpeername/getsockname in a loop (loadgen
-#                                          getname-srv: on a connection with a record and one
-#                                          without) instead of the flood
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$BENCH")
@@ -29,27 +26,16 @@ gcc -O2 -o $LG "$BENCH/loadgen.c"
 . "$BENCH/netns.sh"
 bench_pair
 insmod "$TOP/toa_uoa.ko" max_records=1048576 idle_timeout=3600
-if [ "$MODE" = getname ]; then
-	ip netns exec rs $LG getname-srv 9100 3 >/tmp/send &
-	srv=$!
-	for _ in $(seq 1 200); do grep -q ready /tmp/send 2>/dev/null && break; sleep 0.05; done
-	ip netns exec lb $LG tcp-conn 10.0.0.2 9100 &
-	# The server measures four calls 3 s each, the first (getpeername, with a record) first.
-	sleep 0.5
-	perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- sleep 2 || true
-	wait $srv || true
-else
-	ip netns exec rs $LG udp-sink 9001 >/dev/null &
-	sleep 1
-	ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 1 "$MODE" >/dev/null # warm-up
-	perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
-		ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 3 "$MODE" >/tmp/send 2>/dev/null || true
-fi
+ip netns exec rs $LG udp-sink 9001 >/dev/null &
+sleep 1
+ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 1 "$MODE" >/dev/null # warm-up
+perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
+	ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 3 "$MODE" >/tmp/send 2>/dev/null || true
 {
 	echo "mode=$MODE $(cat /tmp/send)"
 	perf report -i /tmp/perf.data --children --sort sym --stdio -g none 2>/dev/null |
 		grep -v '^#' | grep -v '^$' >/tmp/all || true
-	grep -E 'toa_uoa|hand_to_rust|hook_ipv|nf_hook_slow|getname|kretprobe|rethook' /tmp/all || true
+	grep -E 'toa_uoa|hand_to_rust|hook_ipv|nf_hook_slow' /tmp/all || true
 	echo "--- all, by inclusive share"
 	head -n 40 /tmp/all
 } >"$VM_OUT/report.txt"
