@@ -21,17 +21,19 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
         return;
     };
     // A SYN without options matters only if the namespace holds TCP records (it forgets its
-    // tuple's): in the common case, and under a SYN flood, it takes no lock.
+    // tuple's): in the common case, and under a SYN flood, it takes no lock. The namespace's
+    // share found for that test is kept for the packet's handling (one look-up, not two).
+    let mut found = None;
     let syn_may_forget = || {
         let mut flags = [0u8; 1];
         skb.peek(header_len + path::TCP_FLAGS_AT, &mut flags)
             .is_some_and(|f| f.first().copied().is_some_and(path::is_syn))
-            && net.get().is_some_and(|n| n.has_records(true))
+            && found.insert(net.get()).is_some_and(|n| n.has_records(true))
     };
     if path::passes(h, family, syn_may_forget) {
         return;
     }
-    let Some(net) = net.get() else {
+    let Some(net) = found.unwrap_or_else(|| net.get()) else {
         return;
     };
     let mut buf = [0u8; PEEK_MAX];

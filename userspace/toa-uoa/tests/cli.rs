@@ -221,22 +221,28 @@ fn frame(linktype: u32, ip: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A 32-bit field in the capture's byte order.
+fn word32(big_endian: bool, v: u32) -> [u8; 4] {
+    if big_endian {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    }
+}
+
+/// A 16-bit field in the capture's byte order.
+fn word16(big_endian: bool, v: u16) -> [u8; 2] {
+    if big_endian {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    }
+}
+
 /// A pcap file: `big_endian`, `nanos` resolution, `linktype`, with `frames`.
 fn pcap(big_endian: bool, nanos: bool, linktype: u32, frames: &[Vec<u8>]) -> Vec<u8> {
-    let w32 = |v: u32| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
-    let w16 = |v: u16| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
+    let w32 = |v: u32| word32(big_endian, v);
+    let w16 = |v: u16| word16(big_endian, v);
     let mut f = Vec::new();
     f.extend(w32(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
     f.extend(w16(2));
@@ -450,13 +456,7 @@ fn output_lines_are_valid_json_shapes() {
 
 /// A pcapng block: type, total length, body (padded to 4 bytes), total length again.
 fn ng_block(big_endian: bool, ty: u32, body: &[u8]) -> Vec<u8> {
-    let w32 = |v: u32| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
+    let w32 = |v: u32| word32(big_endian, v);
     let mut body = body.to_vec();
     while body.len() % 4 != 0 {
         body.push(0);
@@ -479,20 +479,8 @@ fn pcapng(
     interfaces: &[(u16, Option<u8>)],
     packets: &[(u32, Vec<u8>)],
 ) -> Vec<u8> {
-    let w32 = |v: u32| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
-    let w16 = |v: u16| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
+    let w32 = |v: u32| word32(big_endian, v);
+    let w16 = |v: u16| word16(big_endian, v);
     let mut f = Vec::new();
     // Section Header Block: byte-order magic, version 1.0, section length unknown (-1).
     let mut shb = Vec::new();
