@@ -22,6 +22,11 @@
 #include <linux/seq_file.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
+#include <linux/net.h>
+#include <linux/sockptr.h>
+#include <linux/tcp.h>
+#include <linux/in6.h>
+#include <linux/socket.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/tcp_states.h>
@@ -82,6 +87,8 @@ struct toa_uoa_sock_view {
 	u8 family;
 	u8 protocol;
 	u8 state;
+	/* A kernel socket (sk_kern_sock): made by the kernel for itself. */
+	bool kern;
 	/* The peer's port (network order: inet_dport) and the local one (host order: inet_num). */
 	__be16 peer_port;
 	u16 local_port;
@@ -133,40 +140,82 @@ const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned
 bool toa_uoa_sock_view(const struct sock *sk, unsigned int net_id, struct toa_uoa_sock_view *v);
 bool toa_uoa_socket_view(const struct socket *sock, unsigned int net_id,
 			 struct toa_uoa_sock_view *v);
+bool toa_uoa_socket_has_sk(const struct socket *sock);
 struct sock *toa_uoa_tcp_lookup4(struct net *net, __be32 saddr, __be16 sport, __be32 daddr,
 				 u16 dport);
 struct sock *toa_uoa_tcp_lookup6(struct net *net, const u8 *saddr, __be16 sport, const u8 *daddr,
 				 u16 dport);
 bool toa_uoa_sk_fullsock(const struct sock *sk);
 
-/* The probed getname call (inet_getname's arguments) and the task making it. */
-struct toa_uoa_getname_args {
-	struct socket *sock;
-	u8 *uaddr;
-	int peer;
-};
-
+/* The task a getname call comes from. */
 struct toa_uoa_task {
 	bool kthread;
 	bool compat;
 	/* Meaningful for a user task only (a kernel thread has no system call). */
 	long syscall;
 };
-
-/* What the entry handler decides on: less than the whole view (it runs for every getname). */
-struct toa_uoa_sock_brief {
-	void *shared;
-	u8 protocol;
-	u8 state;
-	__be16 peer_port;
-};
-
-/* The arguments, and the socket's brief (false: no struct sock, the brief not filled). */
-bool toa_uoa_getname_args(struct pt_regs *regs, unsigned int net_id,
-			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_brief *b);
-long toa_uoa_regs_return_value(struct pt_regs *regs);
-void toa_uoa_regs_set_return_value(struct pt_regs *regs, unsigned long value);
 void toa_uoa_current_task(struct toa_uoa_task *t);
+
+/*
+ * Socket operations. A socket that may be answered for (a TCP listener, what it accepts, a
+ * connected UDP socket with a record) is given the module's copy of its kernel operations,
+ * whose getname, accept, release and setsockopt call the kernel's and then Rust. The copy's
+ * owner is this module: each socket that has it holds a module reference, as sockets hold
+ * their family's module.
+ */
+struct sockaddr;
+struct proto_accept_arg;
+/* The operations the copy replaces (the kernel's, or the module's Rust functions). */
+struct toa_uoa_ops_fns {
+	int (*release)(struct socket *sock);
+	int (*accept)(struct socket *sock, struct socket *newsock, struct proto_accept_arg *arg);
+	int (*getname)(struct socket *sock, struct sockaddr *addr, int peer);
+	int (*setsockopt)(struct socket *sock, int level, int optname, sockptr_t optval,
+			  unsigned int optlen);
+};
+enum {
+	/* Kinds of socket: TCP and UDP over IPv4 and IPv6, the module's copy of each. */
+	TOA_UOA_OPS_TCP4 = 0,
+	TOA_UOA_OPS_TCP6 = 1,
+	TOA_UOA_OPS_UDP4 = 2,
+	TOA_UOA_OPS_UDP6 = 3,
+	TOA_UOA_OPS_KINDS = 4,
+	/* The socket options that may replace a socket's operations (TLS, IPV6_ADDRFORM). */
+	TOA_UOA_SOL_TCP = SOL_TCP,
+	TOA_UOA_TCP_ULP = TCP_ULP,
+	TOA_UOA_SOL_IPV6 = SOL_IPV6,
+	TOA_UOA_IPV6_ADDRFORM = IPV6_ADDRFORM,
+	TOA_UOA_SOCK_STREAM = SOCK_STREAM,
+	TOA_UOA_SOCK_DGRAM = SOCK_DGRAM,
+	TOA_UOA_IPPROTO_TCP = IPPROTO_TCP,
+	TOA_UOA_IPPROTO_UDP = IPPROTO_UDP,
+};
+/*
+ * The kernel's operations for sockets of (family, type, protocol), read from a kernel socket
+ * made for the purpose, with their functions in `fns`; NULL if such a socket cannot be made
+ * (IPv6 disabled).
+ */
+const struct proto_ops *toa_uoa_kernel_ops(int family, int type, int protocol,
+					   struct toa_uoa_ops_fns *fns);
+/* The module's copy of kind `kind`: `kernel`'s operations with `fns` in place, owned by it. */
+const struct proto_ops *toa_uoa_ops_make(unsigned int kind, const struct proto_ops *kernel,
+					 const struct toa_uoa_ops_fns *fns);
+/* The socket's operations, and replacing them if they are still `old` (cmpxchg). */
+const struct proto_ops *toa_uoa_sock_ops(const struct socket *sock);
+bool toa_uoa_sock_swap_ops(struct socket *sock, const struct proto_ops *old,
+			   const struct proto_ops *new);
+/* The reference a socket holds on its operations' owner (NULL owner: built in). */
+bool toa_uoa_ops_get(const struct proto_ops *ops);
+void toa_uoa_ops_put(const struct proto_ops *ops);
+/* Calls fn(sock, arg) for each socket in each task's file table, under spinlocks. */
+void toa_uoa_walk_sockets(void (*fn)(struct socket *sock, void *arg), void *arg);
+/* The probed call's first argument at entry, and its return value at return. */
+void *toa_uoa_regs_arg0(struct pt_regs *regs);
+long toa_uoa_regs_return_value(struct pt_regs *regs);
+
+/* The `getname` parameter's operations: implemented in Rust (ffi.rs). */
+int toa_uoa_rs_getname_set(const char *val, const struct kernel_param *kp);
+int toa_uoa_rs_getname_get(char *buffer, const struct kernel_param *kp);
 
 /* Ratelimited kernel-log lines naming a sender (one ratelimit state each). */
 void toa_uoa_log_malformed4(const u8 *kind, size_t kind_len, const u8 *saddr);

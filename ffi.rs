@@ -19,7 +19,7 @@ use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::KBox;
 use kernel::error::{code, Error, Result};
@@ -27,7 +27,7 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 use crate::flow::{Key, AF_INET6 as LINUX_AF_INET6};
-use crate::option_codec::Family;
+use crate::option_codec::{Family, IPPROTO_TCP};
 use crate::path::{self, Sock, Task};
 use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
@@ -60,7 +60,7 @@ mod bindings {
         )*};
     }
     pointer_only!(sk_buff sock net socket module net_device pt_regs seq_file proc_dir_entry
-        rethook kretprobe_holder);
+        rethook kretprobe_holder proto_ops sockaddr proto_accept_arg);
     include!("bindings_generated.rs");
 }
 
@@ -841,6 +841,13 @@ pub(crate) trait Handler: 'static {
     /// with its length, or `None`: the kernel's own answer stands.
     fn getname(net: Net<'_>, sock: &SockView, peer: bool, out: &mut [u8; 28]) -> Option<usize>;
 
+    /// Whether a TCP socket just accepted from a listener with the module's operations keeps
+    /// them (else it gets the kernel's back).
+    fn keeps_accepted(net: Net<'_>, sock: &SockView) -> bool;
+
+    /// Whether a UDP socket just connected takes the module's operations.
+    fn keeps_connected(net: Net<'_>, sock: &SockView) -> bool;
+
     /// One expiry run (process context); returns the jiffies until the next.
     fn gc(ctx: NetCtx<'_>) -> u64;
 
@@ -913,116 +920,169 @@ unsafe extern "C" fn sockopt_get<H: Handler>(
     }
 }
 
-/// What the getname probe keeps from entry to return (kretprobe_instance's data): the
-/// probed call's arguments.
-type GetnameCall = bindings::toa_uoa_getname_args;
+/// The first argument of a probed call, kept from its entry to its return
+/// (kretprobe_instance's data).
+type ProbedSocket = *mut bindings::socket;
 
-/// The namespace of the socket `v` describes, if a getname on it is one the module might
-/// answer (the return handler's check, on the whole view).
-///
-/// kretprobe handlers run with preemption disabled (Documentation/trace/kprobes.rst), which
-/// is an RCU read-side critical section: a namespace seen `live` here keeps its state until
-/// the handler returns (net_pre_exit clears `live` a grace period before net_exit frees it).
-fn getname_socket<'a, H: Handler>(v: &bindings::toa_uoa_sock_view) -> Option<(Net<'a>, SockView)> {
-    let view = SockView::from_c(v)?;
-    // SAFETY: a socket in a getname call keeps its namespace for the call, or (a kernel
-    // socket) `live`, checked by getname_wanted in this preemption-disabled handler, keeps
-    // its state (above).
-    let net = unsafe { view.net() };
-    H::getname_wanted(net, &view).then_some((net, view))
-}
-
-/// kretprobe entry on inet_getname/inet6_getname: keeps the arguments; calls that cannot need
-/// a rewrite are declined (non-zero): they hold no kretprobe instance while inet_getname
-/// runs (it may sleep in lock_sock), so the instances are there for the calls that need them.
-///
-/// # Safety
-///
-/// Called by the kretprobe core with the instance (whose data has room for a
-/// [`GetnameCall`], `data_size`) and the probed call's registers.
-unsafe extern "C" fn getname_entry<H: Handler>(
-    ri: *mut bindings::kretprobe_instance,
-    regs: *mut bindings::pt_regs,
-) -> c_int {
-    let mut call = GetnameCall {
-        sock: ptr::null_mut(),
-        uaddr: ptr::null_mut(),
-        peer: 0,
-    };
-    let mut b = bindings::toa_uoa_sock_brief {
-        shared: ptr::null_mut(),
-        protocol: 0,
-        state: 0,
-        peer_port: 0,
-    };
-    let id = NET_ID.load(Ordering::Relaxed);
-    // SAFETY: regs are the probed call's, at its entry: arguments 0..2 are (socket,
-    // sockaddr, peer); the socket is valid for the call; the helper writes `call` and `b`.
-    if !unsafe { bindings::toa_uoa_getname_args(regs, id, &mut call, &mut b) } {
-        return 1;
-    }
-    // What the entry decides on: protocol, state, peer port, the namespace (its addresses
-    // are read at return, for the calls that get there).
-    let sock = Sock {
-        protocol: b.protocol,
-        state: b.state,
-        peer_port: u16::from_be(b.peer_port),
-        ..Sock::default()
-    };
-    let Some(shared) = NonNull::new(b.shared.cast::<NetShared>()) else {
-        return 1;
-    };
-    // SAFETY: as in getname_socket: the call's socket keeps its namespace, or `live`
-    // (checked by getname_wanted in this preemption-disabled handler) keeps its state.
-    let shared_ref = unsafe { &*shared.as_ptr() };
-    let net = Net { shared: shared_ref };
-    if !H::getname_wanted(net, &SockView { shared, sock }) {
-        return 1;
-    }
-    // SAFETY: ri is valid and its data has room for a GetnameCall (data_size).
-    unsafe { ptr::write((*ri).data.as_mut_ptr().cast::<GetnameCall>(), call) };
-    0
-}
-
-/// kretprobe return from inet_getname/inet6_getname: the answer from a record, if any.
-///
-/// # Safety
-///
-/// As [`getname_entry`]; called only for an instance whose entry returned 0.
-unsafe extern "C" fn getname_return<H: Handler>(
-    ri: *mut bindings::kretprobe_instance,
-    regs: *mut bindings::pt_regs,
-) -> c_int {
-    // SAFETY: regs are the probed call's, at its return.
-    if unsafe { bindings::toa_uoa_regs_return_value(regs) } < 0 {
-        return 0;
-    }
-    // SAFETY: written by getname_entry for this instance.
-    let call = unsafe { ptr::read((*ri).data.as_ptr().cast::<GetnameCall>()) };
-    if call.uaddr.is_null() {
-        return 0;
-    }
-    // Again: the namespace may be going, the socket's state may have changed meanwhile.
+/// The view of `sock` and its namespace, for a callback on a user socket (which holds its
+/// namespace for the call); `None` without a struct sock.
+fn user_socket<'a>(sock: *const bindings::socket) -> Option<(Net<'a>, SockView, bool)> {
     let mut v = blank_view();
-    // SAFETY: the probed call's socket, valid for the call; the helper writes only `v`.
-    if !unsafe { bindings::toa_uoa_socket_view(call.sock, NET_ID.load(Ordering::Relaxed), &mut v) }
-    {
-        return 0;
+    // SAFETY: a socket the kernel handed the callback, valid for the call; the helper writes
+    // only `v`.
+    if !unsafe { bindings::toa_uoa_socket_view(sock, NET_ID.load(Ordering::Relaxed), &mut v) } {
+        return None;
     }
-    let Some((net, view)) = getname_socket::<H>(&v) else {
-        return 0;
+    let view = SockView::from_c(&v)?;
+    // SAFETY: a socket in a system call holds its namespace (kernel sockets, which may not,
+    // never get the module's operations: `attach`, and what they accept is theirs too).
+    let net = unsafe { view.net() };
+    Some((net, view, v.kern))
+}
+
+/// The module's `getname`: the kernel's answer, or the record's for a connected socket
+/// that has one (getpeername and accept: CIP:CPORT; getsockname: VIP:VPORT).
+///
+/// # Safety
+///
+/// Called through the module's operations of kind `K` (so [`OPS`] is set) with the socket
+/// and the kernel-side sockaddr buffer of the call (a `sockaddr_storage` in the system calls,
+/// else at least the socket family's own sockaddr: see `path::getname_room`).
+unsafe extern "C" fn getname_op<H: Handler, const K: usize>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr,
+    peer: c_int,
+) -> c_int {
+    let kernel = ops().kernel_fns(K);
+    let Some(getname) = kernel.getname else {
+        return code::EINVAL.to_errno();
     };
+    // SAFETY: the kernel's own function for this kind of socket, with the call's arguments.
+    let len = unsafe { getname(sock, addr, peer) };
+    if len < 0 || addr.is_null() {
+        return len;
+    }
+    let Some((net, view, _)) = user_socket(sock) else {
+        return len;
+    };
+    if !H::getname_wanted(net, &view) {
+        return len;
+    }
     let mut out = [0u8; 28];
-    if let Some(len) = H::getname(net, &view, call.peer != 0, &mut out) {
-        let len = len.min(out.len());
-        // SAFETY: uaddr is the buffer the probed call just filled; the handler returned no
-        // more than the room it is known to have (a sockaddr_storage in the getname system
-        // calls, else the socket family's own sockaddr: see hooks::getname_room).
-        unsafe { ptr::copy_nonoverlapping(out.as_ptr(), call.uaddr, len) };
-        // SAFETY: regs are the probed call's, at its return; the new value is the length.
-        unsafe { bindings::toa_uoa_regs_set_return_value(regs, len as c_ulong) };
+    match H::getname(net, &view, peer != 0, &mut out) {
+        Some(n) => {
+            let n = n.min(out.len());
+            // SAFETY: `addr` is the buffer the kernel's getname just filled; the handler
+            // returned no more than the room it is known to have (path::getname_room).
+            unsafe { ptr::copy_nonoverlapping(out.as_ptr(), addr.cast::<u8>(), n) };
+            // At most 28.
+            c_int::try_from(n).unwrap_or(len)
+        }
+        None => len,
+    }
+}
+
+/// The module's `accept`: the kernel's, then the decision whether the new socket keeps the
+/// module's operations (which it has from its listener) or gets the kernel's back.
+///
+/// # Safety
+///
+/// Called by the accepting code (do_accept, kernel_accept) with a listener that has the
+/// module's operations of kind `K` and a new socket to which it copied them, taking a module
+/// reference for it; the listener's own reference keeps the module for the call.
+unsafe extern "C" fn accept_op<H: Handler, const K: usize>(
+    sock: *mut bindings::socket,
+    newsock: *mut bindings::socket,
+    arg: *mut bindings::proto_accept_arg,
+) -> c_int {
+    let Some(accept) = ops().kernel_fns(K).accept else {
+        return code::EINVAL.to_errno();
+    };
+    // SAFETY: the kernel's own function for this kind of socket, with the call's arguments.
+    let err = unsafe { accept(sock, newsock, arg) };
+    if err != 0 {
+        // No struct sock: released uncounted (release_op).
+        return err;
+    }
+    // The new socket has a struct sock and the module's operations from here on.
+    HELD.fetch_add(1, Ordering::Relaxed);
+    let keeps = ENABLED.load(Ordering::Relaxed)
+        && user_socket(newsock).is_some_and(|(net, view, _)| H::keeps_accepted(net, &view));
+    // SAFETY: the new socket is the accepter's alone until accept returns.
+    if !keeps && unsafe { give_back(newsock, K) } {
+        // The listener's reference keeps the module while this returns.
+        // SAFETY: the reference the accepter took for the new socket, given back.
+        unsafe { bindings::toa_uoa_ops_put(ops().mine(K)) };
     }
     0
+}
+
+/// The module's `release`: counts the socket out, then the kernel's (after which the
+/// socket layer drops the module reference the socket held).
+///
+/// # Safety
+///
+/// Called by sock_release on a socket with the module's operations of kind `K`.
+unsafe extern "C" fn release_op<const K: usize>(sock: *mut bindings::socket) -> c_int {
+    // Counted in (accept_op, take) only with a struct sock: an accept that failed leaves
+    // none.
+    // SAFETY: the socket being released, valid for the call.
+    if unsafe { bindings::toa_uoa_socket_has_sk(sock) } {
+        HELD.fetch_sub(1, Ordering::Relaxed);
+    }
+    match ops().kernel_fns(K).release {
+        // SAFETY: the kernel's own function for this kind of socket.
+        Some(release) => unsafe { release(sock) },
+        None => 0,
+    }
+}
+
+/// The module's `setsockopt`: the kernel's. An option that may replace the socket's
+/// operations (TCP_ULP, as kTLS does, which also copies the operations it finds into a
+/// table of its own for every later socket; IPV6_ADDRFORM) is given the kernel's operations
+/// to work on: the socket gets them back first, and the module's again afterwards only if
+/// they are still there.
+///
+/// # Safety
+///
+/// Called by the socket layer on a socket with the module's operations of kind `K`, in a
+/// system call on it (which keeps the socket).
+unsafe extern "C" fn setsockopt_op<const K: usize>(
+    sock: *mut bindings::socket,
+    level: c_int,
+    optname: c_int,
+    optval: bindings::sockptr_t,
+    optlen: c_uint,
+) -> c_int {
+    let Some(setsockopt) = ops().kernel_fns(K).setsockopt else {
+        return code::EINVAL.to_errno();
+    };
+    let replaces = (level == bindings::TOA_UOA_SOL_TCP as c_int
+        && optname == bindings::TOA_UOA_TCP_ULP as c_int)
+        || (level == bindings::TOA_UOA_SOL_IPV6 as c_int
+            && optname == bindings::TOA_UOA_IPV6_ADDRFORM as c_int);
+    if !replaces {
+        // SAFETY: the kernel's own function for this kind of socket, with the call's
+        // arguments.
+        return unsafe { setsockopt(sock, level, optname, optval, optlen) };
+    }
+    // SAFETY: the socket is kept by the system call.
+    let gave_back = unsafe { give_back(sock, K) };
+    // SAFETY: as above.
+    let err = unsafe { setsockopt(sock, level, optname, optval, optlen) };
+    if gave_back {
+        // The operations were not replaced (the option failed, or replaced nothing): the
+        // module's again, with the reference still held.
+        // SAFETY: the socket is kept by the system call.
+        if !unsafe { retake(sock, K) } {
+            // Last, and only after the kernel's call: this may be the module's last
+            // reference, and the unload that may follow takes far longer (a grace period
+            // and more) than the return left to run here.
+            // SAFETY: the reference the socket held, given back.
+            unsafe { bindings::toa_uoa_ops_put(ops().mine(K)) };
+        }
+    }
+    err
 }
 
 /// The namespace's expiry work.
@@ -1380,6 +1440,434 @@ impl<H: Handler> PinnedDrop for SockoptRegistration<H> {
     }
 }
 
+// ---- Socket operations ----
+
+/// Kinds of socket ([`OPS`]' index): TCP and UDP over IPv4 and IPv6.
+pub(crate) const TCP4: usize = bindings::TOA_UOA_OPS_TCP4 as usize;
+pub(crate) const TCP6: usize = bindings::TOA_UOA_OPS_TCP6 as usize;
+pub(crate) const UDP4: usize = bindings::TOA_UOA_OPS_UDP4 as usize;
+pub(crate) const UDP6: usize = bindings::TOA_UOA_OPS_UDP6 as usize;
+const KINDS: usize = bindings::TOA_UOA_OPS_KINDS as usize;
+
+const NO_FNS: bindings::toa_uoa_ops_fns = bindings::toa_uoa_ops_fns {
+    release: None,
+    accept: None,
+    getname: None,
+    setsockopt: None,
+};
+
+/// The kernel's socket operations of each kind, their functions, and the module's copies
+/// (NULL: a kind the kernel cannot make, IPv6 when disabled).
+struct OpsTable {
+    kernel: [*const bindings::proto_ops; KINDS],
+    kernel_fns: [bindings::toa_uoa_ops_fns; KINDS],
+    mine: [*const bindings::proto_ops; KINDS],
+}
+
+impl OpsTable {
+    fn kernel_fns(&self, k: usize) -> &bindings::toa_uoa_ops_fns {
+        self.kernel_fns.get(k).unwrap_or(&NO_FNS)
+    }
+
+    fn kernel(&self, k: usize) -> *const bindings::proto_ops {
+        self.kernel.get(k).copied().unwrap_or(ptr::null())
+    }
+
+    fn mine(&self, k: usize) -> *const bindings::proto_ops {
+        self.mine.get(k).copied().unwrap_or(ptr::null())
+    }
+
+    /// The kind whose kernel operations `ops` are.
+    fn kernel_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
+        (!ops.is_null()).then(|| self.kernel.iter().position(|&k| ptr::eq(k, ops)))?
+    }
+
+    /// The kind whose module copy `ops` is.
+    fn mine_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
+        (!ops.is_null()).then(|| self.mine.iter().position(|&m| ptr::eq(m, ops)))?
+    }
+}
+
+/// [`OpsTable`], set once.
+///
+/// # Invariants
+///
+/// Written only by [`SocketOps::new`], before any socket can have the module's operations
+/// and before the probes are registered (nothing reads it before), and never again while
+/// the module is loaded.
+struct OpsCell(UnsafeCell<OpsTable>);
+
+// SAFETY: by the type invariant, written only before anything reads it.
+unsafe impl Sync for OpsCell {}
+
+static OPS: OpsCell = OpsCell(UnsafeCell::new(OpsTable {
+    kernel: [ptr::null(); KINDS],
+    kernel_fns: [NO_FNS; KINDS],
+    mine: [ptr::null(); KINDS],
+}));
+
+/// Whether a [`SocketOps`] exists (a second fails with EBUSY: it would rewrite [`OPS`]).
+static OPS_TAKEN: AtomicBool = AtomicBool::new(false);
+
+fn ops() -> &'static OpsTable {
+    // SAFETY: OpsCell's invariant: no writer once readers can exist.
+    unsafe { &*OPS.0.get() }
+}
+
+/// Whether sockets are given the module's operations (the `getname` parameter).
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Sockets that have the module's operations (each holds a module reference).
+static HELD: AtomicI64 = AtomicI64::new(0);
+
+/// Sockets that have the module's operations now (each holds a module reference).
+pub(crate) fn sockets_held() -> u64 {
+    u64::try_from(HELD.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
+/// Gives `sock` the module's operations of kind `k` if it has the kernel's: true if it did.
+/// Refused (false) once the module is being unloaded.
+///
+/// # Safety
+///
+/// `sock` is valid and kept for the call (by the caller's system call or file table).
+unsafe fn take(sock: *mut bindings::socket, k: usize) -> bool {
+    let t = ops();
+    let (kernel, mine) = (t.kernel(k), t.mine(k));
+    if kernel.is_null() || mine.is_null() {
+        return false;
+    }
+    // SAFETY: the module's copy, owned by this module: a reference for the socket.
+    if !unsafe { bindings::toa_uoa_ops_get(mine) } {
+        return false;
+    }
+    // SAFETY: `sock` is valid (the caller's promise); a cmpxchg of its operations.
+    if !unsafe { bindings::toa_uoa_sock_swap_ops(sock, kernel, mine) } {
+        // SAFETY: taken above; the caller keeps the module (a probe: unregistration waits
+        // for it; a walk: its own reference).
+        unsafe { bindings::toa_uoa_ops_put(mine) };
+        return false;
+    }
+    // SAFETY: the reference the socket held for its kernel operations' owner.
+    unsafe { bindings::toa_uoa_ops_put(kernel) };
+    HELD.fetch_add(1, Ordering::Relaxed);
+    true
+}
+
+/// Gives `sock` its kernel operations back if it has the module's of kind `k`: true if it
+/// did. The module reference the socket held is then the caller's, to put when the module's
+/// code is done with the call ([`bindings::toa_uoa_ops_put`] of the module's operations).
+///
+/// # Safety
+///
+/// `sock` is valid and kept for the call.
+unsafe fn give_back(sock: *mut bindings::socket, k: usize) -> bool {
+    let t = ops();
+    let (kernel, mine) = (t.kernel(k), t.mine(k));
+    if kernel.is_null() || mine.is_null() {
+        return false;
+    }
+    // SAFETY: the kernel's operations: a reference on their owner for the socket (none if
+    // built in).
+    if !unsafe { bindings::toa_uoa_ops_get(kernel) } {
+        return false;
+    }
+    // SAFETY: `sock` is valid (the caller's promise).
+    if !unsafe { bindings::toa_uoa_sock_swap_ops(sock, mine, kernel) } {
+        // SAFETY: taken above.
+        unsafe { bindings::toa_uoa_ops_put(kernel) };
+        return false;
+    }
+    HELD.fetch_sub(1, Ordering::Relaxed);
+    true
+}
+
+/// After [`give_back`], with the module reference still held: the module's operations
+/// again if the socket still has the kernel's; true if so (the reference is the socket's
+/// again).
+///
+/// # Safety
+///
+/// As [`give_back`].
+unsafe fn retake(sock: *mut bindings::socket, k: usize) -> bool {
+    let t = ops();
+    let (kernel, mine) = (t.kernel(k), t.mine(k));
+    // SAFETY: `sock` is valid (the caller's promise).
+    if mine.is_null() || !unsafe { bindings::toa_uoa_sock_swap_ops(sock, kernel, mine) } {
+        return false;
+    }
+    // SAFETY: the reference give_back took for the kernel operations' owner.
+    unsafe { bindings::toa_uoa_ops_put(kernel) };
+    HELD.fetch_add(1, Ordering::Relaxed);
+    true
+}
+
+/// The view of `sock` (`None` without a struct sock), and whether it is a kernel socket.
+fn socket_view(sock: *const bindings::socket) -> Option<(SockView, bool)> {
+    let mut v = blank_view();
+    // SAFETY: a socket the caller has valid for the call; the helper writes only `v`.
+    if !unsafe { bindings::toa_uoa_socket_view(sock, NET_ID.load(Ordering::Relaxed), &mut v) } {
+        return None;
+    }
+    Some((SockView::from_c(&v)?, v.kern))
+}
+
+/// A user's TCP listener with the kernel's operations takes the module's, so that what it
+/// accepts has them too (accept copies the listener's). Kernel sockets (in-kernel servers)
+/// keep theirs.
+///
+/// # Safety
+///
+/// `sock` is valid and kept for the call.
+unsafe fn attach_listener(sock: *mut bindings::socket) -> bool {
+    // SAFETY: `sock` is valid (the caller's promise).
+    let cur = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    let Some(k) = ops().kernel_kind(cur).filter(|&k| k == TCP4 || k == TCP6) else {
+        return false;
+    };
+    let listening = socket_view(sock).is_some_and(|(v, kern)| {
+        !kern && v.sock.protocol == IPPROTO_TCP && v.sock.state == path::TCP_LISTEN
+    });
+    // SAFETY: as above.
+    listening && unsafe { take(sock, k) }
+}
+
+/// A user's UDP socket just connected takes the module's operations if the logic says so
+/// ([`Handler::keeps_connected`]).
+///
+/// # Safety
+///
+/// `sock` is valid and kept for the call, by a system call on it.
+unsafe fn attach_connected<H: Handler>(sock: *mut bindings::socket) -> bool {
+    // SAFETY: `sock` is valid (the caller's promise).
+    let cur = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    let Some(k) = ops().kernel_kind(cur).filter(|&k| k == UDP4 || k == UDP6) else {
+        return false;
+    };
+    let Some((view, false)) = socket_view(sock) else {
+        return false;
+    };
+    // SAFETY: a user socket in a system call holds its namespace.
+    let net = unsafe { view.net() };
+    // SAFETY: as above.
+    H::keeps_connected(net, &view) && unsafe { take(sock, k) }
+}
+
+/// The walk's callback for `getname=1` and the load: every user TCP listener.
+///
+/// # Safety
+///
+/// Called by toa_uoa_walk_sockets with a socket its file table keeps.
+unsafe extern "C" fn attach_one(sock: *mut bindings::socket, _arg: *mut c_void) {
+    // SAFETY: kept by its file table for the call.
+    unsafe { attach_listener(sock) };
+}
+
+/// The walk's callback for `getname=0`: every socket gives the module's operations back.
+///
+/// # Safety
+///
+/// Called by toa_uoa_walk_sockets with a socket its file table keeps, from a walker that
+/// holds a module reference of its own.
+unsafe extern "C" fn detach_one(sock: *mut bindings::socket, _arg: *mut c_void) {
+    // SAFETY: kept by its file table for the call.
+    let cur = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    if let Some(k) = ops().mine_kind(cur) {
+        // SAFETY: as above.
+        if unsafe { give_back(sock, k) } {
+            // SAFETY: the socket's reference, given back; the walker's own keeps the module.
+            unsafe { bindings::toa_uoa_ops_put(ops().mine(k)) };
+        }
+    }
+}
+
+/// Walks every task's sockets with `f`, holding a module reference of its own so that the
+/// references `f` gives back cannot let an unload start before the walk is done.
+fn walk(f: unsafe extern "C" fn(*mut bindings::socket, *mut c_void)) {
+    let own = ops().mine(TCP4);
+    // SAFETY: the module's own operations (owner: this module).
+    if own.is_null() || !unsafe { bindings::toa_uoa_ops_get(own) } {
+        return;
+    }
+    // SAFETY: `f` only takes or gives back operations of the sockets it is handed, under the
+    // walk's spinlocks (it does not sleep).
+    unsafe { bindings::toa_uoa_walk_sockets(Some(f), ptr::null_mut()) };
+    // SAFETY: taken above. A parameter write (the only caller after load) finishes before an
+    // unload frees the module: the module's sysfs files are removed, waiting for writes in
+    // progress, before its memory is freed.
+    unsafe { bindings::toa_uoa_ops_put(own) };
+}
+
+/// At the end of a successful load (nothing may fail after it: a failed load frees the
+/// module whatever references sockets hold): the listeners that exist take the module's
+/// operations, unless loaded with `getname=0`.
+pub(crate) fn attach_existing() {
+    if ENABLED.load(Ordering::Relaxed) {
+        walk(attach_one);
+    }
+}
+
+/// `getname`'s set: `1` gives every user TCP listener the module's operations (new ones take
+/// them at listen()), `0` gives every socket its kernel's back and stops giving them, so that
+/// the module can be unloaded. Logged with the sockets still held.
+///
+/// # Safety
+///
+/// Called by the kernel's parameter code with a NUL-terminated value, serialised with every
+/// other set of this parameter.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn toa_uoa_rs_getname_set(
+    val: *const u8,
+    _kp: *const c_void,
+) -> c_int {
+    // SAFETY: the kernel passes the NUL-terminated value.
+    let on = match unsafe { c_bytes(val, VALUE_MAX) }.map(|v| v.strip_suffix(b"\n").unwrap_or(v)) {
+        Some(b"1" | b"y" | b"Y") => true,
+        Some(b"0" | b"n" | b"N") => false,
+        _ => {
+            pr_err!("getname refused: must be 1 or 0\n");
+            return code::EINVAL.to_errno();
+        }
+    };
+    ENABLED.store(on, Ordering::Relaxed);
+    if !LOADED.load(Ordering::Relaxed) {
+        // At load: applied by attach_existing().
+        return 0;
+    }
+    walk(if on { attach_one } else { detach_one });
+    pr_info!(
+        "getname={}: {} sockets have the module's operations\n",
+        u8::from(on),
+        sockets_held()
+    );
+    0
+}
+
+/// `getname`'s get.
+///
+/// # Safety
+///
+/// Called by the kernel's parameter code with a page-sized buffer.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn toa_uoa_rs_getname_get(
+    buffer: *mut u8,
+    _kp: *const c_void,
+) -> c_int {
+    if buffer.is_null() {
+        return 0;
+    }
+    let text: &[u8; 2] = if ENABLED.load(Ordering::Relaxed) {
+        b"1\n"
+    } else {
+        b"0\n"
+    };
+    // SAFETY: the buffer holds a page.
+    unsafe { ptr::copy_nonoverlapping(text.as_ptr(), buffer, text.len()) };
+    2
+}
+
+/// The module's copies of the kernel's socket operations, one per kind ([`OPS`]), learnt at
+/// load from kernel sockets made for the purpose.
+///
+/// # Invariants
+///
+/// [`OPS`] is set from the end of `new()`; sockets have the module's operations only while
+/// the module is loaded (each holds a module reference), so none has them when this drops.
+pub(crate) struct SocketOps(());
+
+impl SocketOps {
+    /// Learns the kernel's operations and makes the module's copies.
+    pub(crate) fn new<H: Handler>() -> Result<Self> {
+        if OPS_TAKEN.swap(true, Ordering::AcqRel) {
+            pr_err!("socket operations are copied already\n");
+            return Err(code::EBUSY);
+        }
+        let kinds: [(u32, u32, u32, bindings::toa_uoa_ops_fns); KINDS] = [
+            (
+                bindings::TOA_UOA_PF_INET,
+                bindings::TOA_UOA_SOCK_STREAM,
+                bindings::TOA_UOA_IPPROTO_TCP,
+                mine_fns::<H, TCP4>(),
+            ),
+            (
+                bindings::TOA_UOA_PF_INET6,
+                bindings::TOA_UOA_SOCK_STREAM,
+                bindings::TOA_UOA_IPPROTO_TCP,
+                mine_fns::<H, TCP6>(),
+            ),
+            (
+                bindings::TOA_UOA_PF_INET,
+                bindings::TOA_UOA_SOCK_DGRAM,
+                bindings::TOA_UOA_IPPROTO_UDP,
+                mine_fns::<H, UDP4>(),
+            ),
+            (
+                bindings::TOA_UOA_PF_INET6,
+                bindings::TOA_UOA_SOCK_DGRAM,
+                bindings::TOA_UOA_IPPROTO_UDP,
+                mine_fns::<H, UDP6>(),
+            ),
+        ];
+        // SAFETY: OPS_TAKEN makes this the only writer, and nothing reads OPS yet (OpsCell's
+        // invariant: no socket has the module's operations, the probes come after).
+        let t = unsafe { &mut *OPS.0.get() };
+        for (k, (family, ty, protocol, mut fns)) in kinds.into_iter().enumerate() {
+            let mut kernel_fns = NO_FNS;
+            // SAFETY: process context (module init); the helper makes and releases a kernel
+            // socket and writes `kernel_fns`.
+            let kernel = unsafe {
+                bindings::toa_uoa_kernel_ops(
+                    family as c_int,
+                    ty as c_int,
+                    protocol as c_int,
+                    &mut kernel_fns,
+                )
+            };
+            if kernel.is_null() {
+                if k == TCP4 || k == UDP4 {
+                    pr_err!("cannot make an IPv4 socket to learn its operations\n");
+                    OPS_TAKEN.store(false, Ordering::Release);
+                    return Err(eafnosupport());
+                }
+                // IPv6 disabled: its sockets keep the kernel's operations.
+                continue;
+            }
+            if k == UDP4 || k == UDP6 {
+                // A UDP socket cannot accept: the kernel's answer stands.
+                fns.accept = kernel_fns.accept;
+            }
+            if let (Some(slot_k), Some(slot_f)) = (t.kernel.get_mut(k), t.kernel_fns.get_mut(k)) {
+                *slot_k = kernel;
+                *slot_f = kernel_fns;
+            }
+            // SAFETY: `kernel` is the kernel's operations (static); the helper copies them
+            // into the module's slot `k` (< KINDS) with `fns`, valid for the module's life.
+            let mine = unsafe { bindings::toa_uoa_ops_make(k as c_uint, kernel, &fns) };
+            if let Some(slot) = t.mine.get_mut(k) {
+                *slot = mine;
+            }
+        }
+        // INVARIANT: OPS is set.
+        Ok(SocketOps(()))
+    }
+}
+
+impl Drop for SocketOps {
+    fn drop(&mut self) {
+        OPS_TAKEN.store(false, Ordering::Release);
+    }
+}
+
+/// The module's functions for kind `K`.
+fn mine_fns<H: Handler, const K: usize>() -> bindings::toa_uoa_ops_fns {
+    bindings::toa_uoa_ops_fns {
+        release: Some(release_op::<K>),
+        accept: Some(accept_op::<H, K>),
+        getname: Some(getname_op::<H, K>),
+        setsockopt: Some(setsockopt_op::<K>),
+    }
+}
+
 /// The probes' kretprobes, for the missed-call count /proc/net/toa_uoa shows: set while
 /// registered. The memory they point to is freed only after the pernet operations are
 /// unregistered (the module holds all registrations in one allocation, freed last), so a
@@ -1389,12 +1877,13 @@ static PROBES: [AtomicPtr<bindings::kretprobe>; 2] = [
     AtomicPtr::new(ptr::null_mut()),
 ];
 
-/// Whether a [`GetnameProbe`] holds each slot of [`PROBES`]: one probe per function at a
+/// Whether a [`SocketProbe`] holds each slot of [`PROBES`]: one probe per function at a
 /// time (a second fails with EBUSY).
 static PROBE_TAKEN: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
 
-/// getname calls whose return the probes could not see (more than maxactive at once).
-pub(crate) fn getname_missed() -> u64 {
+/// listen() and UDP connect() calls whose return the probes could not see (more than
+/// maxactive at once): sockets that may have missed the module's operations.
+pub(crate) fn probes_missed() -> u64 {
     PROBES
         .iter()
         .map(|p| {
@@ -1410,39 +1899,111 @@ pub(crate) fn getname_missed() -> u64 {
         .sum()
 }
 
-/// A kretprobe on inet_getname (`v6` false) or inet6_getname, which serve getpeername,
-/// getsockname and accept: the 6.12 kernel has no hook there. On return, the handler may
-/// rewrite the kernel-side sockaddr and the length for sockets with a record. Nothing is
-/// written to kernel text or ops tables.
+/// The probed calls: where a socket may start to need the module's operations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probed {
+    /// inet_listen (IPv4 and IPv6 TCP): a new listener.
+    Listen = 0,
+    /// inet_dgram_connect (IPv4 and IPv6 UDP): a connected UDP socket.
+    DgramConnect = 1,
+}
+
+/// kretprobe entry: keeps the socket; declines (non-zero) when the module is not giving its
+/// operations, or the socket does not have the kernel's operations of a kind the probe
+/// looks for (so that no instance is held for it).
+///
+/// # Safety
+///
+/// Called by the kretprobe core with the instance (whose data has room for a
+/// [`ProbedSocket`], `data_size`) and the probed call's registers.
+unsafe extern "C" fn probe_entry<const P: usize>(
+    ri: *mut bindings::kretprobe_instance,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return 1;
+    }
+    // SAFETY: regs are the probed call's, at its entry: argument 0 is the socket.
+    let sock = unsafe { bindings::toa_uoa_regs_arg0(regs) }.cast::<bindings::socket>();
+    if sock.is_null() {
+        return 1;
+    }
+    // SAFETY: the probed call's socket, valid for the call.
+    let cur = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    let wanted = match ops().kernel_kind(cur) {
+        Some(TCP4 | TCP6) => P == Probed::Listen as usize,
+        Some(UDP4 | UDP6) => P == Probed::DgramConnect as usize,
+        _ => false,
+    };
+    if !wanted {
+        return 1;
+    }
+    // SAFETY: ri is valid and its data has room for a ProbedSocket (data_size).
+    unsafe { ptr::write((*ri).data.as_mut_ptr().cast::<ProbedSocket>(), sock) };
+    0
+}
+
+/// kretprobe return: a listener, or a connected UDP socket, takes the module's operations
+/// when it qualifies.
+///
+/// # Safety
+///
+/// As [`probe_entry`]; called only for an instance whose entry returned 0, in the task of
+/// the probed call (whose system call keeps the socket).
+unsafe extern "C" fn probe_return<H: Handler, const P: usize>(
+    ri: *mut bindings::kretprobe_instance,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    // SAFETY: regs are the probed call's, at its return.
+    if unsafe { bindings::toa_uoa_regs_return_value(regs) } != 0 {
+        return 0;
+    }
+    // SAFETY: written by probe_entry for this instance.
+    let sock = unsafe { ptr::read((*ri).data.as_ptr().cast::<ProbedSocket>()) };
+    if ENABLED.load(Ordering::Relaxed) {
+        // SAFETY: the probed call's socket, kept by its system call.
+        unsafe {
+            if P == Probed::Listen as usize {
+                attach_listener(sock);
+            } else {
+                attach_connected::<H>(sock);
+            }
+        }
+    }
+    0
+}
+
+/// A kretprobe on inet_listen or inet_dgram_connect: where a socket may start to need the
+/// module's operations ([`attach_listener`], [`attach_connected`]). Nothing is written to
+/// kernel text or the kernel's operations.
 ///
 /// # Invariants
 ///
-/// `probe` is registered, and published in `PROBES[slot]`, from the end of `new()`'s
+/// `probe` is registered, and published in `PROBES[P]`, from the end of `new()`'s
 /// initialiser until drop.
 #[pin_data(PinnedDrop)]
-pub(crate) struct GetnameProbe<H: Handler> {
+pub(crate) struct SocketProbe<H: Handler, const P: usize> {
     #[pin]
     probe: Opaque<bindings::kretprobe>,
-    slot: usize,
     _handler: PhantomData<H>,
 }
 
 // SAFETY: as for PernetRegistration.
-unsafe impl<H: Handler> Send for GetnameProbe<H> {}
+unsafe impl<H: Handler, const P: usize> Send for SocketProbe<H, P> {}
 // SAFETY: as for PernetRegistration.
-unsafe impl<H: Handler> Sync for GetnameProbe<H> {}
+unsafe impl<H: Handler, const P: usize> Sync for SocketProbe<H, P> {}
 
-impl<H: Handler> GetnameProbe<H> {
+impl<H: Handler, const P: usize> SocketProbe<H, P> {
     /// Registers the probe.
-    pub(crate) fn new(v6: bool) -> impl PinInit<Self, Error> {
-        let (name, symbol, slot): (&str, &'static [u8], usize) = if v6 {
-            ("inet6_getname", b"inet6_getname\0", 1)
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        let (name, symbol): (&str, &'static [u8]) = if P == Probed::Listen as usize {
+            ("inet_listen", b"inet_listen\0")
         } else {
-            ("inet_getname", b"inet_getname\0", 0)
+            ("inet_dgram_connect", b"inet_dgram_connect\0")
         };
-        // Instances for calls in flight at once: a call holds one while inet_getname runs,
-        // which may sleep in lock_sock. Four per possible CPU, at least 64: above the
-        // kernel's own default (max(10, 2 * CPUs)); declined calls hold none.
+        // Instances for calls in flight at once (a connect may sleep in lock_sock): four per
+        // possible CPU, at least 64: above the kernel's own default (max(10, 2 * CPUs));
+        // declined calls hold none.
         // SAFETY: reads the possible-CPU mask's weight.
         let cpus = unsafe { bindings::toa_uoa_num_possible_cpus() };
         let maxactive = c_int::try_from(cpus.saturating_mul(4))
@@ -1450,7 +2011,10 @@ impl<H: Handler> GetnameProbe<H> {
             .max(64);
         kernel::try_pin_init!(Self {
             probe <- opaque_try_init(move |p: *mut bindings::kretprobe| {
-                if PROBE_TAKEN[slot].swap(true, Ordering::AcqRel) {
+                let (Some(taken), Some(slot)) = (PROBE_TAKEN.get(P), PROBES.get(P)) else {
+                    return Err(code::EINVAL);
+                };
+                if taken.swap(true, Ordering::AcqRel) {
                     pr_err!("{} is probed already\n", name);
                     return Err(code::EBUSY);
                 }
@@ -1459,14 +2023,14 @@ impl<H: Handler> GetnameProbe<H> {
                 let err = unsafe {
                     p.write_bytes(0, 1);
                     (*p).kp.symbol_name = symbol.as_ptr().cast();
-                    (*p).entry_handler = Some(getname_entry::<H>);
-                    (*p).handler = Some(getname_return::<H>);
-                    (*p).data_size = core::mem::size_of::<GetnameCall>();
+                    (*p).entry_handler = Some(probe_entry::<P>);
+                    (*p).handler = Some(probe_return::<H, P>);
+                    (*p).data_size = core::mem::size_of::<ProbedSocket>();
                     (*p).maxactive = maxactive;
                     bindings::register_kretprobe(p)
                 };
                 if err != 0 {
-                    PROBE_TAKEN[slot].store(false, Ordering::Release);
+                    taken.store(false, Ordering::Release);
                     pr_err!(
                         "cannot probe {}: error {} (CONFIG_KRETPROBES?)\n",
                         name,
@@ -1474,26 +2038,25 @@ impl<H: Handler> GetnameProbe<H> {
                     );
                     return Err(Error::from_errno(err));
                 }
-                PROBES[slot].store(p, Ordering::Release);
+                slot.store(p, Ordering::Release);
                 // INVARIANT: registered and published.
                 Ok(())
             }),
-            slot,
             _handler: PhantomData,
         }? Error)
     }
 }
 
 #[pinned_drop]
-impl<H: Handler> PinnedDrop for GetnameProbe<H> {
+impl<H: Handler, const P: usize> PinnedDrop for SocketProbe<H, P> {
     fn drop(self: Pin<&mut Self>) {
-        if let Some(p) = PROBES.get(self.slot) {
+        if let Some(p) = PROBES.get(P) {
             p.store(ptr::null_mut(), Ordering::Release);
         }
         // SAFETY: registered (type invariant); unregister_kretprobe waits for running
         // handlers.
         unsafe { bindings::unregister_kretprobe(self.probe.get()) };
-        if let Some(t) = PROBE_TAKEN.get(self.slot) {
+        if let Some(t) = PROBE_TAKEN.get(P) {
             t.store(false, Ordering::Release);
         }
     }

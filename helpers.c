@@ -5,6 +5,10 @@
  * in ffi.rs). Every `if` here is a parameter's validation.
  */
 #include <linux/compat.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -36,6 +40,11 @@
 
 #include "ffi.h"
 #include "kcompat.h"
+
+struct toa_uoa_walk {
+	void (*fn)(struct socket *sock, void *arg);
+	void *arg;
+};
 
 /* ---- module parameters ---- */
 
@@ -101,6 +110,20 @@ static const struct kernel_param_ops trusted_sources_ops = {
 module_param_cb(trusted_sources, &trusted_sources_ops, NULL, 0644);
 MODULE_PARM_DESC(trusted_sources,
 		 "comma-separated balancer source prefixes (a.b.c.d/n, x::y/n) whose options are believed; empty: all; writable");
+
+/*
+ * Whether sockets are given the module's operations (getpeername, getsockname and accept
+ * answered from records); 0 gives every socket back its kernel operations, so that the
+ * module can be unloaded. Applied by the Rust side.
+ */
+static const struct kernel_param_ops getname_ops = {
+	.set = toa_uoa_rs_getname_set,
+	.get = toa_uoa_rs_getname_get,
+};
+
+module_param_cb(getname, &getname_ops, NULL, 0644);
+MODULE_PARM_DESC(getname,
+		 "1 (default): accept, getpeername and getsockname answer from records; 0: every socket gets its kernel operations back (needed before rmmod while sockets use the module); writable");
 
 unsigned int toa_uoa_param_max_records(void)
 {
@@ -245,6 +268,7 @@ bool toa_uoa_sock_view(const struct sock *sk, unsigned int net_id, struct toa_uo
 	v->family = sk->sk_family;
 	v->protocol = sk->sk_protocol;
 	v->state = READ_ONCE(sk->sk_state);
+	v->kern = sk->sk_kern_sock;
 	v->peer_port = inet->inet_dport;
 	v->local_port = inet->inet_num;
 	v->peer4 = inet->inet_daddr;
@@ -260,6 +284,11 @@ bool toa_uoa_socket_view(const struct socket *sock, unsigned int net_id,
 			 struct toa_uoa_sock_view *v)
 {
 	return sock && toa_uoa_sock_view(sock->sk, net_id, v);
+}
+
+bool toa_uoa_socket_has_sk(const struct socket *sock)
+{
+	return sock->sk;
 }
 
 /*
@@ -297,35 +326,104 @@ bool toa_uoa_sk_fullsock(const struct sock *sk)
 	return sk_fullsock(sk);
 }
 
-/* ---- the probed getname call and the task making it ---- */
+/* ---- socket operations: the kernel's, the module's copies ---- */
 
-/* One call for what the entry handler reads (it runs for every getname in the system). */
-bool toa_uoa_getname_args(struct pt_regs *regs, unsigned int net_id,
-			  struct toa_uoa_getname_args *a, struct toa_uoa_sock_brief *b)
+static struct proto_ops toa_uoa_ops[TOA_UOA_OPS_KINDS];
+
+const struct proto_ops *toa_uoa_kernel_ops(int family, int type, int protocol,
+					   struct toa_uoa_ops_fns *fns)
 {
-	const struct sock *sk;
+	const struct proto_ops *ops;
+	struct socket *sock;
 
-	a->sock = (struct socket *)regs_get_kernel_argument(regs, 0);
-	a->uaddr = (u8 *)regs_get_kernel_argument(regs, 1);
-	a->peer = (int)regs_get_kernel_argument(regs, 2);
-	sk = a->sock ? a->sock->sk : NULL;
-	if (!sk)
-		return false;
-	b->shared = net_generic(sock_net(sk), net_id);
-	b->protocol = sk->sk_protocol;
-	b->state = READ_ONCE(sk->sk_state);
-	b->peer_port = inet_sk(sk)->inet_dport;
-	return true;
+	if (sock_create_kern(&init_net, family, type, protocol, &sock))
+		return NULL;
+	ops = sock->ops;
+	sock_release(sock);
+	fns->release = ops->release;
+	fns->accept = ops->accept;
+	fns->getname = ops->getname;
+	fns->setsockopt = ops->setsockopt;
+	return ops;
+}
+
+const struct proto_ops *toa_uoa_ops_make(unsigned int kind, const struct proto_ops *kernel,
+					 const struct toa_uoa_ops_fns *fns)
+{
+	struct proto_ops *ops = &toa_uoa_ops[kind];
+
+	*ops = *kernel;
+	ops->owner = THIS_MODULE;
+	ops->release = fns->release;
+	ops->accept = fns->accept;
+	ops->getname = fns->getname;
+	ops->setsockopt = fns->setsockopt;
+	return ops;
+}
+
+/* READ_ONCE/cmpxchg: the system calls read sock->ops once (READ_ONCE), as IPV6_ADDRFORM
+ * replaces it on a live socket. */
+const struct proto_ops *toa_uoa_sock_ops(const struct socket *sock)
+{
+	return READ_ONCE(sock->ops);
+}
+
+bool toa_uoa_sock_swap_ops(struct socket *sock, const struct proto_ops *old,
+			   const struct proto_ops *new)
+{
+	return try_cmpxchg(&sock->ops, &old, new);
+}
+
+bool toa_uoa_ops_get(const struct proto_ops *ops)
+{
+	return try_module_get(ops->owner);
+}
+
+void toa_uoa_ops_put(const struct proto_ops *ops)
+{
+	module_put(ops->owner);
+}
+
+static int walk_file(const void *p, struct file *file, unsigned int fd)
+{
+	const struct toa_uoa_walk *w = p;
+	struct socket *sock = sock_from_file(file);
+
+	if (sock)
+		w->fn(sock, w->arg);
+	return 0;
+}
+
+/*
+ * As __do_SAK walks every task's files: task_lock keeps a task's file table, iterate_fd
+ * holds its lock, and a file in the table keeps its socket. Threads sharing their leader's
+ * table are skipped (the leader's walk covered it).
+ */
+void toa_uoa_walk_sockets(void (*fn)(struct socket *sock, void *arg), void *arg)
+{
+	struct toa_uoa_walk w = { .fn = fn, .arg = arg };
+	struct task_struct *g, *t;
+
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		task_lock(t);
+		if (t->files && (t == g || t->files != READ_ONCE(g->files)))
+			iterate_fd(t->files, 0, walk_file, &w);
+		task_unlock(t);
+	}
+	rcu_read_unlock();
+}
+
+/* ---- the probed calls (listen, UDP connect), and the task making a getname call ---- */
+
+void *toa_uoa_regs_arg0(struct pt_regs *regs)
+{
+	return (void *)regs_get_kernel_argument(regs, 0);
 }
 
 long toa_uoa_regs_return_value(struct pt_regs *regs)
 {
 	return regs_return_value(regs);
-}
-
-void toa_uoa_regs_set_return_value(struct pt_regs *regs, unsigned long value)
-{
-	regs_set_return_value(regs, value);
 }
 
 void toa_uoa_current_task(struct toa_uoa_task *t)

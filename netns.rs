@@ -53,6 +53,10 @@ impl<'a> Namespace for Net<'a> {
     fn has_records(&self, tcp: bool) -> bool {
         Net::has_records(self, tcp)
     }
+
+    fn trusted_source(&self, family: Family, addr: &[u8; 16]) -> bool {
+        ffi::trusted(family, addr)
+    }
 }
 
 impl<'a> NamespaceState for NetCtx<'a> {
@@ -164,7 +168,8 @@ pub(crate) fn stats(net: Net<'_>, seq: &SeqFile<'_>) {
     };
     seq.line(b"records_live", live.into());
     seq.line(b"max_records", max.into());
-    seq.line(b"getname_probe_missed", ffi::getname_missed());
+    seq.line(b"sockets_held", ffi::sockets_held());
+    seq.line(b"socket_probes_missed", ffi::probes_missed());
     seq.line(b"namespace_active", ctx.is_some().into());
     seq.line(b"namespace_activation_failed", ffi::activations_failed());
 }

@@ -272,20 +272,46 @@ pub(crate) struct Task {
 }
 
 /// Whether a getname on `sock` could be answered from a record: a connected TCP or UDP
-/// socket in a namespace that is up and holds records of its protocol. Only a connected
-/// socket has a peer a record can be about: a listening, unbound or unconnected one (no peer
-/// port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's answer, whatever records exist
-/// (its tuple's zero peer would otherwise match a record made from a packet sent from
-/// [::]:0). The record counts are read unlocked: a record a connection's handshake made was
-/// published (by the unlock after its insert) before the socket could be accepted and asked
-/// its name.
+/// socket ([`connected`]) in a namespace that is up and holds records of its protocol. The
+/// record counts are read unlocked: a record a connection's handshake made was published (by
+/// the unlock after its insert) before the socket could be accepted and asked its name.
 pub(crate) fn getname_wanted<N: Namespace>(net: &N, sock: &Sock) -> bool {
     let tcp = sock.protocol == IPPROTO_TCP;
-    (tcp || sock.protocol == IPPROTO_UDP)
-        && sock.peer_port != 0
-        && ![TCP_LISTEN, TCP_CLOSE, TCP_SYN_SENT].contains(&sock.state)
-        && net.live()
-        && net.has_records(tcp)
+    (tcp || sock.protocol == IPPROTO_UDP) && connected(sock) && net.live() && net.has_records(tcp)
+}
+
+/// Whether `sock` has a peer a record can be about. A listening, unbound or unconnected
+/// socket (no peer port, or state LISTEN/CLOSE/SYN_SENT) keeps the kernel's answer, whatever
+/// records exist (its tuple's zero peer would otherwise match a record made from a packet
+/// sent from [::]:0).
+fn connected(sock: &Sock) -> bool {
+    sock.peer_port != 0 && ![TCP_LISTEN, TCP_CLOSE, TCP_SYN_SENT].contains(&sock.state)
+}
+
+/// Whether a TCP socket just accepted keeps the module's socket operations, and with them
+/// getname answers from records: its tuple has a record, or its peer is a trusted source (a
+/// balancer: a later packet of the connection, its first data packet say, may still bring
+/// the option). Any other socket gets the kernel's operations back, and its getname calls
+/// cost nothing.
+pub(crate) fn keeps_accepted<N: Namespace>(net: &N, sock: &Sock) -> bool {
+    if sock.protocol != IPPROTO_TCP || !connected(sock) || !net.live() {
+        return false;
+    }
+    let key = key_of_sock(sock);
+    net.trusted_source(key.family, &key.saddr) || has_record(net, &key)
+}
+
+/// Whether a UDP socket just connected takes the module's socket operations: its tuple has a
+/// record (a server connecting a socket to a client it heard from through the balancer).
+/// Other connected UDP sockets (a resolver's, a client's) keep the kernel's.
+pub(crate) fn keeps_connected<N: Namespace>(net: &N, sock: &Sock) -> bool {
+    sock.protocol == IPPROTO_UDP && getname_wanted(net, sock) && has_record(net, &key_of_sock(sock))
+}
+
+/// Whether the namespace holds a record for `key` (exactly: as getname looks it up).
+fn has_record<N: Namespace>(net: &N, key: &Key) -> bool {
+    net.state()
+        .is_some_and(|ctx| ctx.lock().table.contains(key))
 }
 
 /// A connected socket's tuple as the packets arriving for it carry it: the peer is the

@@ -42,6 +42,8 @@ pub(crate) trait Namespace {
     /// Whether it holds records of TCP (`tcp`) or UDP, as last published; read without the
     /// lock, so possibly stale.
     fn has_records(&self, tcp: bool) -> bool;
+    /// Whether options from `addr` are believed (`trusted_sources`, module-wide).
+    fn trusted_source(&self, family: Family, addr: &[u8; 16]) -> bool;
 }
 
 /// A namespace that has its state: its lock, counters, clock and sockets.

@@ -23,8 +23,8 @@ use kernel::init::InPlaceInit;
 use kernel::prelude::*;
 
 use crate::ffi::{
-    GetnameProbe, Handler, HookNet, HookOps, Net, NetCtx, PernetRegistration, SeqFile, Skb,
-    SockView, SockoptCall, SockoptRegistration,
+    Handler, HookNet, HookOps, Net, NetCtx, PernetRegistration, Probed, SeqFile, Skb, SockView,
+    SocketOps, SocketProbe, SockoptCall, SockoptRegistration,
 };
 use crate::option_codec::Family;
 
@@ -92,6 +92,14 @@ impl Handler for Callbacks {
         hooks::getname(&net, sock, peer, out)
     }
 
+    fn keeps_accepted(net: Net<'_>, sock: &SockView) -> bool {
+        path::keeps_accepted(&net, &sock.sock)
+    }
+
+    fn keeps_connected(net: Net<'_>, sock: &SockView) -> bool {
+        path::keeps_connected(&net, &sock.sock)
+    }
+
     fn gc(ctx: NetCtx<'_>) -> u64 {
         netns::gc(&ctx)
     }
@@ -107,9 +115,10 @@ impl Handler for Callbacks {
 #[pin_data]
 struct Registrations {
     #[pin]
-    getname6: GetnameProbe<Callbacks>,
+    listen: SocketProbe<Callbacks, { Probed::Listen as usize }>,
     #[pin]
-    getname4: GetnameProbe<Callbacks>,
+    connect: SocketProbe<Callbacks, { Probed::DgramConnect as usize }>,
+    sockets: SocketOps,
     #[pin]
     sockopt6: SockoptRegistration<Callbacks>,
     #[pin]
@@ -124,8 +133,9 @@ impl Registrations {
             pernet <- PernetRegistration::new(),
             sockopt4 <- SockoptRegistration::new(module, false),
             sockopt6 <- SockoptRegistration::new(module, true),
-            getname4 <- GetnameProbe::new(false),
-            getname6 <- GetnameProbe::new(true),
+            sockets: SocketOps::new::<Callbacks>()?,
+            connect <- SocketProbe::new(),
+            listen <- SocketProbe::new(),
         }? Error)
     }
 }
@@ -151,6 +161,8 @@ impl kernel::Module for ToaUoa {
             );
             s.trust.prefixes().is_empty()
         });
+        // Last: nothing may fail once sockets hold module references.
+        ffi::attach_existing();
         ffi::loaded();
         if any {
             // The default keeps `insmod` working out of the box; the operator is told once

@@ -144,11 +144,14 @@ http_server_log() {
 }
 
 # After the four cases (accept, getpeername, getsockname each): every answer counted, none
-# missed by the probes, none kept back.
+# kept back, no listen() missed by the probe; the servers are gone, and with them the
+# sockets that held the module.
 getname_counters() {
 	expect_eq getname_rewritten "$(proc_stat "$rs" getname_rewritten)" 12
-	expect_eq getname_probe_missed "$(proc_stat "$rs" getname_probe_missed)" 0
+	expect_eq socket_probes_missed "$(proc_stat "$rs" socket_probes_missed)" 0
 	expect_eq getname_kept_for_kernel "$(proc_stat "$rs" getname_kept_for_kernel)" 0
+	expect_eq sockets_held "$(proc_stat "$rs" sockets_held)" 0
+	expect_eq "module references" "$(cat /sys/module/toa_uoa/refcnt)" 0
 }
 
 unloaded_is_plain() {

@@ -97,6 +97,10 @@ impl Namespace for FakeNet {
         let proto = if tcp { IPPROTO_TCP } else { IPPROTO_UDP };
         self.state.locked.borrow().table.len_of(proto) != 0
     }
+
+    fn trusted_source(&self, family: Family, addr: &[u8; 16]) -> bool {
+        self.state.trust.allows(family, addr)
+    }
 }
 
 impl NamespaceState for &FakeState {
@@ -621,4 +625,73 @@ fn expiry_grows_first_then_sweeps_idle_records_keeping_live_connections() {
         rescheds > 0,
         "the sweep lets the scheduler in between chunks"
     );
+}
+
+#[test]
+fn an_accepted_socket_keeps_the_module_operations_only_with_a_record_or_a_trusted_peer() {
+    for outer in FAMILIES {
+        let trusted_other = match outer {
+            Family::V4 => "203.0.113.0/24",
+            Family::V6 => "2001:db8:ffff::/48",
+        };
+        // Not trusted, no record: the kernel's operations.
+        let net = FakeNet::new(trusted_other);
+        let s = sock(outer, IPPROTO_TCP);
+        assert!(!path::keeps_accepted(&net, &s));
+        // Trusted (every source, the default): a later packet may still bring the option.
+        assert!(path::keeps_accepted(&FakeNet::new(""), &s));
+        // Not trusted now, but a record (made while it was): kept.
+        let net = FakeNet::new("");
+        path::rx(
+            &net,
+            &option_packet(outer, &packets::carried4(), IPPROTO_TCP, false),
+        );
+        let untrusted_now = FakeNet {
+            state: FakeState {
+                trust: Trust::parse(trusted_other.as_bytes()).unwrap(),
+                ..net.state
+            },
+            ..net
+        };
+        assert!(path::keeps_accepted(&untrusted_now, &s));
+        // Never a UDP socket, a listener, a socket without a peer, or a namespace going away.
+        assert!(!path::keeps_accepted(
+            &untrusted_now,
+            &sock(outer, IPPROTO_UDP)
+        ));
+        assert!(!path::keeps_accepted(
+            &untrusted_now,
+            &Sock {
+                state: path::TCP_LISTEN,
+                ..s
+            }
+        ));
+        assert!(!path::keeps_accepted(
+            &untrusted_now,
+            &Sock { peer_port: 0, ..s }
+        ));
+        let going = FakeNet {
+            live: false,
+            ..untrusted_now
+        };
+        assert!(!path::keeps_accepted(&going, &s));
+    }
+}
+
+#[test]
+fn a_connected_udp_socket_takes_the_module_operations_only_with_a_record() {
+    for outer in FAMILIES {
+        let net = FakeNet::new("");
+        let s = sock(outer, IPPROTO_UDP);
+        // Trusted peer, no record (a resolver's socket, say): the kernel's.
+        assert!(!path::keeps_connected(&net, &s));
+        path::rx(
+            &net,
+            &option_packet(outer, &packets::carried6(), IPPROTO_UDP, false),
+        );
+        assert!(path::keeps_connected(&net, &s));
+        // Another peer port: another tuple, no record.
+        assert!(!path::keeps_connected(&net, &Sock { peer_port: 1, ..s }));
+        assert!(!path::keeps_connected(&net, &sock(outer, IPPROTO_TCP)));
+    }
 }
