@@ -123,8 +123,11 @@ pub fn help(name: &str) -> Option<&'static str> {
         "options_untrusted" => "Options from sources outside trusted_sources, ignored.",
         "records_live" => "Records in the table now.",
         "max_records" => "The most records the namespace's table may hold (max_records).",
-        "getname_probe_missed" => {
-            "getname calls the kretprobes could not follow (they got the kernel's plain answer)."
+        "sockets_held" => {
+            "Module-wide: sockets with the module's socket operations, each holding a module reference."
+        }
+        "socket_probes_missed" => {
+            "Module-wide: listen()/UDP connect() calls the probes could not follow (those sockets kept the kernel's operations)."
         }
         "options_ignored_live_tcp" => {
             "Options for a live TCP connection's tuple carrying other addresses than its record, ignored."
@@ -169,7 +172,8 @@ malformed_truncated 0
 malformed_bad_ihl 1
 records_live 10
 max_records 65536
-getname_probe_missed 0
+sockets_held 2
+socket_probes_missed 0
 namespace_active 1
 namespace_activation_failed 0
 ";
@@ -181,7 +185,7 @@ mod tests {
     #[test]
     fn parses_the_module_file() {
         let s = Snapshot::parse(SAMPLE).unwrap();
-        assert_eq!(s.iter().count(), 26);
+        assert_eq!(s.iter().count(), 27);
         assert_eq!(s.get("options_valid"), Some(12));
         assert_eq!(s.get("malformed_bad_ihl"), Some(1));
         assert_eq!(s.get("max_records"), Some(65536));

@@ -381,14 +381,14 @@ mod tests {
             ["options_valid", "12"]
         );
         // Every line of the file, in order, then the verdicts.
-        let names: Vec<&str> = lines[2..28]
+        let names: Vec<&str> = lines[2..29]
             .iter()
             .map(|l| l.split(' ').next().unwrap())
             .collect();
         let want: Vec<&str> = s.iter().map(|(n, _)| n).collect();
         assert_eq!(names, want);
         assert_eq!(
-            lines[28],
+            lines[29],
             "verdicts (docs/OPERATORS.md section 4, \"worry when\"):"
         );
         assert!(

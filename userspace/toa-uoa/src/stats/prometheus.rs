@@ -150,9 +150,9 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), families.len(), "a family twice: {families:?}");
-        assert_eq!(families.len(), 26 - 2 + 1);
+        assert_eq!(families.len(), 27 - 2 + 1);
         let samples = lines.iter().filter(|l| !l.starts_with('#')).count();
-        assert_eq!(samples, 26);
+        assert_eq!(samples, 27);
         check_exposition(&text);
     }
 

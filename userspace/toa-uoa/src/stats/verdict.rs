@@ -316,11 +316,11 @@ pub fn verdicts(w: &Window<'_>) -> Vec<Verdict> {
     }
     v.push(grows(
         w,
-        "getname_probe_missed",
-        "getname calls the probes could not follow (more at once than their instances): \
-         those clients saw the balancer's address",
-        "expect it under bursts of concurrent accept/getpeername calls; the instances are \
-         fixed (4 per possible CPU, at least 64)",
+        "socket_probes_missed",
+        "listen() or UDP connect() calls the probes could not follow (more at once than \
+         their instances): those sockets answer with the kernel's addresses",
+        "echo 1 > /sys/module/toa_uoa/parameters/getname gives every listener the module's \
+         operations again; the instances are fixed (4 per possible CPU, at least 64)",
     ));
     v.push(grows(
         w,
@@ -496,7 +496,7 @@ mod tests {
             ("lookups_refused", "application"),
             ("getname_kept_for_kernel", "v1 look-up"),
             ("options_untrusted", "trusted_sources"),
-            ("getname_probe_missed", "instances"),
+            ("socket_probes_missed", "instances"),
             ("options_ignored_live_tcp", "capture"),
             ("namespace_activation_failed", "memory"),
         ] {
