@@ -998,8 +998,10 @@ unsafe extern "C" fn accept_op<H: Handler, const K: usize>(
     let Some(accept) = ops().kernel_fns(K).accept else {
         return code::EINVAL.to_errno();
     };
+    ACCEPTING.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the kernel's own function for this kind of socket, with the call's arguments.
     let err = unsafe { accept(sock, newsock, arg) };
+    ACCEPTING.fetch_sub(1, Ordering::Relaxed);
     if err != 0 {
         // No struct sock: released uncounted (release_op).
         return err;
@@ -1525,6 +1527,15 @@ pub(crate) fn sockets_held() -> u64 {
     u64::try_from(HELD.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
+/// accept() calls inside the module's accept, most waiting for a connection: each holds the
+/// module reference its accepter took for the new socket until it returns.
+static ACCEPTING: AtomicI64 = AtomicI64::new(0);
+
+/// accept() calls waiting in the module's accept now.
+pub(crate) fn accepts_waiting() -> u64 {
+    u64::try_from(ACCEPTING.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
 /// Gives `sock` the module's operations of kind `k` if it has the kernel's: true if it did.
 /// Refused (false) once the module is being unloaded.
 ///
@@ -1736,9 +1747,10 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname_set(
     }
     walk(if on { attach_one } else { detach_one });
     pr_info!(
-        "getname={}: {} sockets have the module's operations\n",
+        "getname={}: {} sockets have the module's operations, {} accept() calls wait in them\n",
         u8::from(on),
-        sockets_held()
+        sockets_held(),
+        accepts_waiting()
     );
     0
 }

@@ -169,6 +169,7 @@ pub(crate) fn stats(net: Net<'_>, seq: &SeqFile<'_>) {
     seq.line(b"records_live", live.into());
     seq.line(b"max_records", max.into());
     seq.line(b"sockets_held", ffi::sockets_held());
+    seq.line(b"accepts_waiting", ffi::accepts_waiting());
     seq.line(b"socket_probes_missed", ffi::probes_missed());
     seq.line(b"namespace_active", ctx.is_some().into());
     seq.line(b"namespace_activation_failed", ffi::activations_failed());

@@ -246,6 +246,13 @@ fn_get() {
 	awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$FN_TMP/$1"
 }
 
+# fn_unload: the listening servers hold the module (each socket with its operations holds a
+# reference): getname=0 gives them the kernel's back, then rmmod.
+fn_unload() {
+	echo 0 >/sys/module/toa_uoa/parameters/getname
+	rmmod toa_uoa
+}
+
 fn_cleanup() {
 	local p ns
 	for p in "${FN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -321,7 +328,7 @@ fn_main() {
 	trap 'echo "fullnat.sh: failed (status $?) at: $BASH_COMMAND" >&2' ERR
 	FN_TMP=$(mktemp -d)
 	FN_LOADED_HERE=
-	trap 'fn_cleanup; [ -z "$FN_LOADED_HERE" ] || ! [ -d /sys/module/toa_uoa ] || rmmod toa_uoa; rm -rf "$FN_TMP"' EXIT
+	trap 'fn_cleanup; [ -z "$FN_LOADED_HERE" ] || ! [ -d /sys/module/toa_uoa ] || fn_unload; rm -rf "$FN_TMP"' EXIT
 	echo "== FullNAT end to end: client -> balancer (toa-uoa-lb on TUN $FN_TUN, nftables DNAT + SNAT) -> server"
 	fn_prepare
 	echo "   client $C4 $C6 | VIP $VIP4 $VIP6 routed to the balancer (tcp 80 -> server:8080, tcp 81 -> :8081, udp 53 -> :5353)"
@@ -336,9 +343,9 @@ fn_main() {
 	fi
 	echo "== with toa_uoa.ko loaded in the server's kernel"
 	fn_scenario with
-	rmmod toa_uoa
+	fn_unload
 	FN_LOADED_HERE=
-	echo "== after rmmod toa_uoa"
+	echo "== after echo 0 > /sys/module/toa_uoa/parameters/getname; rmmod toa_uoa"
 	fn_scenario without
 	echo
 	echo "== report"

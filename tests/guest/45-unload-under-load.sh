@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Unloading while option traffic flows, UDP look-ups run and a TCP server calls
-# getpeername in a loop on an open connection: the kernel stays clean (the runner checks
-# its log), the programs keep running, and the connection's getpeername goes back to the
-# balancer's address. Five load/unload cycles under that load.
+# getpeername in a loop on its newest connection: the kernel stays clean (the runner checks
+# its log), the programs keep running. Five cycles under that load: a new connection through
+# the balancer answers with its client; getname=0 gives the listener and the connection the
+# kernel's operations while the loop runs (the answer becomes the balancer's address); rmmod;
+# insmod.
 . "$(dirname "$0")/lib.sh"
 
 require_module
@@ -46,44 +48,51 @@ while time.time() < end and not os.path.exists(os.environ["STOP"]):
 PY
 spawn ip netns exec "$rs" python3 "$tmp/lookups.py"
 
-# A TCP connection carrying the option, its server calling getpeername in a loop; it
-# writes the last answer to a file each time round.
+# TCP connections carrying the option, their server calling getpeername in a loop on the
+# newest one (a thread accepts); it writes the last answer to a file each time round.
 ip netns exec "$rs" python3 - "$tmp" <<'PY' &
-import socket, sys, time
+import os, socket, sys, threading, time
 tmp = sys.argv[1]
 l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("10.0.0.2", 9400)); l.listen(1)
+l.bind(("10.0.0.2", 9400)); l.listen(8)
+cur = []
+def accepter():
+    while True:
+        c, _ = l.accept()
+        cur.append(c)
+threading.Thread(target=accepter, daemon=True).start()
 open(tmp + "/tcp-ready", "w").close()
-c, _ = l.accept()
 end = time.time() + 600
-while time.time() < end and not __import__("os").path.exists(tmp + "/tcp-stop"):
-    p = c.getpeername()
+while time.time() < end and not os.path.exists(tmp + "/tcp-stop"):
+    if not cur:
+        time.sleep(0.01)
+        continue
+    p = cur[-1].getpeername()
     with open(tmp + "/peer.new", "w") as f:
         f.write("%s %d\n" % p[:2])
-    __import__("os").replace(tmp + "/peer.new", tmp + "/peer")
-c.close()
+    os.replace(tmp + "/peer.new", tmp + "/peer")
 PY
 tcp_srv=$!
 _pids+=($tcp_srv)
 wait_for "$tmp/tcp-ready"
-# The client's packets all carry the option; it sends a byte every 0.2 s, so after a
-# reload the next packet makes the record again.
+# A client (client.py N: from port 9400+N, carrying CIP port 41000+N): every packet carries
+# the option; it sends a byte every 0.2 s.
 cat >"$tmp/client.py" <<'PY'
 import os, sys, socket, time
 sys.path.insert(0, os.environ["TOP"] + "/tests/tools")
 from uoa_send import ipv4_option
+n = int(sys.argv[1])
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.0.0.1", 9401))
-s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.99", 41000, "198.51.100.1", 80))
+s.bind(("10.0.0.1", 9400 + n))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, ipv4_option("192.0.2.99", 41000 + n, "198.51.100.1", 80))
 s.connect(("10.0.0.2", 9400))
 end = time.time() + 600  # until the test stops it
 while time.time() < end and not os.path.exists(os.environ["STOP"]):
     s.send(b".")
     time.sleep(0.2)
 PY
-spawn ip netns exec "$lb" python3 "$tmp/client.py"
 
 peer_is() {
 	local i
@@ -97,12 +106,24 @@ peer_is() {
 cycles() {
 	local i
 	for i in 1 2 3 4 5; do
-		peer_is "192.0.2.99 41000"
+		spawn ip netns exec "$lb" python3 "$tmp/client.py" $i
+		peer_is "192.0.2.99 $((41000 + i))"
 		sleep 1
+		echo 0 >/sys/module/toa_uoa/parameters/getname
+		# the kernel's operations, the module still loaded: what the kernel itself says
+		peer_is "$LB4 $((9400 + i))"
+		expect_eq "sockets held after getname=0" "$(proc_stat "$rs" sockets_held)" 0
+		# The accepting thread still waits in the module's accept (it holds the reference
+		# taken for its next socket): one connection lets it return.
+		expect_eq "accepts waiting" "$(proc_stat "$rs" accepts_waiting)" 1
+		ip netns exec "$lb" python3 -c "import socket; socket.create_connection(('$RS4', 9400)).close()"
+		expect_stat "$rs" accepts_waiting 0
 		rmmod_busy_retry || fail "rmmod failed in cycle $i"
-		# without the module: what the kernel itself says
-		peer_is "$LB4 9401"
 		insmod "$KO" || fail "insmod failed in cycle $i"
+		# The accepting thread waits in the kernel's accept, begun before the load: its next
+		# connection is the kernel's; the one after has the module's operations again.
+		ip netns exec "$lb" python3 -c "import socket; socket.create_connection(('$RS4', 9400)).close()"
+		expect_stat "$rs" accepts_waiting 1
 	done
 }
 

@@ -120,7 +120,7 @@ check fullnat_udp_64_module udp_case 64 with
 check fullnat_lb_inserted_both_families lb_inserted
 check fullnat_lb_translated_46_64 lb_translated
 check fullnat_udp_over_mtu_unmodified udp_too_big
-check fullnat_rmmod rmmod toa_uoa
+check fullnat_rmmod release_and_rmmod
 check fullnat_tcp_44_no_module tcp_case 4 without
 check fullnat_udp_44_no_module udp_case 4 without
 check fullnat_tcp_66_no_module tcp_case 6 without

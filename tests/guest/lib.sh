@@ -126,6 +126,13 @@ rmmod_busy_retry() {
 	return 1
 }
 
+# release_and_rmmod: gives every socket its kernel operations back (getname=0: listeners and
+# their connections hold the module otherwise), then rmmod_busy_retry.
+release_and_rmmod() {
+	echo 0 >/sys/module/toa_uoa/parameters/getname
+	rmmod_busy_retry
+}
+
 # add_ns [--bare] NAME...: namespaces of exactly these names, lo up (not with --bare),
 # removed at exit (setup_ns picks the names; a test re-making a namespace it removed passes
 # its name again). One ip process makes them all: a test may want hundreds.

@@ -137,7 +137,7 @@ load_cycles() {
 	local i
 	sleep 5
 	for i in $(seq 1 "$CYCLES"); do
-		rmmod_busy_retry || fail "rmmod failed in cycle $i"
+		release_and_rmmod || fail "rmmod failed in cycle $i"
 		insmod "$KO" max_records=4096 || fail "insmod failed in cycle $i"
 	done
 	echo "$CYCLES load/unload cycles" >&2
@@ -164,7 +164,7 @@ netns_cycles() {
 counters_add_up() {
 	touch "$stop"
 	sleep 2
-	rmmod toa_uoa
+	release_and_rmmod
 	insmod "$KO" max_records=100 idle_timeout=600
 	rm -f "$stop"
 	STRESS_SECS=5 ip netns exec "$lb" python3 "$tmp/flood.py" 22000 "$stop" >&2
