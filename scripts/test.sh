@@ -42,7 +42,7 @@ if [ -f userspace/Cargo.toml ]; then
 		echo "versions differ: dkms.conf '$ver_dkms', userspace/Cargo.toml '$ver_cargo', python/toa_uoa/__init__.py '$ver_py'" >&2
 		host_rc=1
 	fi
-	step "no-panic object checks (option_codec.rs, records.rs)"
+	step "no-panic object checks (option_codec.rs, dpvs_codec.rs, records.rs)"
 	userspace/codec/check-no-panic.sh && userspace/kcore/check-no-panic.sh || host_rc=$?
 	step "building the example programs the guest suite runs"
 	(cd userspace && cargo build --release -p toa-uoa-lookup --examples 2>&1 | tail -n 2) || host_rc=$?

@@ -9,14 +9,20 @@
 //! the option, and both find the transport header past it (IHL for IPv4, the extension header
 //! walk for IPv6).
 //!
-//! Transport checksums need no change: the TCP and UDP checksums cover a pseudo-header of the
+//! Transport checksums need no change for the unified option (DPVS's TOA is in the TCP header
+//! and changes its checksum, see [`dpvs`]): the TCP and UDP checksums cover a pseudo-header of the
 //! source and destination addresses, the protocol and the *upper-layer* length (RFC 793,
 //! RFC 768, RFC 8200 section 8.1), never IPv4 options or IPv6 extension headers, and inserting
 //! the option changes none of those. Only the IPv4 header checksum (it covers the options) is
 //! recomputed; IPv6 has none.
 //!
-//! Everything here is a pure function on byte slices, tested on the host; `main.rs` is the
-//! TUN loop around [`process`].
+//! With `--format dpvs-ipo` or `dpvs-opp` ([`Format`]) the stage plays a DPVS balancer
+//! instead and sends DPVS's own formats, which carry the client only: TOA (TCP option 254) on
+//! the TCP segments DPVS gives it, and UOA in the IPv4 header (ipo) or in a protocol 248
+//! header before UDP (opp); see [`dpvs`].
+//!
+//! Everything here is a pure function on byte slices (with, for TOA, a table of connections
+//! in [`Stage`]), tested on the host; `main.rs` is the TUN loop around [`Stage::process`].
 #![forbid(unsafe_code)]
 
 use toa_uoa_codec::{
@@ -44,11 +50,18 @@ pub enum Skip {
     NotTcpUdp,
     /// Would exceed the MTU with the option inserted.
     TooBig,
+    /// DPVS formats: a TCP segment DPVS does not give TOA (a SYN, an RST, or one after the
+    /// server's first data).
+    ToaNotDue,
+    /// DPVS formats: the TCP header has no room left for TOA (40 bytes of options at most).
+    NoTcpOptionRoom,
+    /// `dpvs-ipo`: an IPv6 UDP packet (ipo is an IPv4 option; DPVS sends none then either).
+    IpoNotIpv4,
 }
 
 impl Skip {
     /// Number of variants.
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 9;
     /// All variants, in counter order.
     pub const ALL: [Skip; Skip::COUNT] = [
         Skip::Malformed,
@@ -57,6 +70,9 @@ impl Skip {
         Skip::Fragment,
         Skip::NotTcpUdp,
         Skip::TooBig,
+        Skip::ToaNotDue,
+        Skip::NoTcpOptionRoom,
+        Skip::IpoNotIpv4,
     ];
 
     /// The counter name.
@@ -68,6 +84,9 @@ impl Skip {
             Skip::Fragment => "skipped_fragment",
             Skip::NotTcpUdp => "skipped_not_tcp_udp",
             Skip::TooBig => "skipped_too_big",
+            Skip::ToaNotDue => "skipped_toa_not_due",
+            Skip::NoTcpOptionRoom => "skipped_no_tcp_option_room",
+            Skip::IpoNotIpv4 => "skipped_ipo_not_ipv4",
         }
     }
 
@@ -264,6 +283,112 @@ pub fn process(pkt: &[u8], mtu: usize) -> Result<Vec<u8>, Skip> {
     insert(pkt, &c, mtu)
 }
 
+/// What the stage sends: `--format unified|dpvs-ipo|dpvs-opp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The type-31 option (IPv4 option / IPv6 Destination Option) on every packet.
+    #[default]
+    Unified,
+    /// DPVS with `uoa_mode` ipo: TOA for TCP, UOA as an IPv4 option for UDP.
+    DpvsIpo,
+    /// DPVS with `uoa_mode` opp (DPVS's default): TOA for TCP, UOA in a protocol 248 header
+    /// for UDP.
+    DpvsOpp,
+}
+
+impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 3] = [Format::Unified, Format::DpvsIpo, Format::DpvsOpp];
+
+    /// The command-line name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::Unified => "unified",
+            Format::DpvsIpo => "dpvs-ipo",
+            Format::DpvsOpp => "dpvs-opp",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(s: &str) -> Result<Format, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("--format: {s}: want unified, dpvs-ipo or dpvs-opp"))
+    }
+
+    /// What this format puts on a packet of `protocol` (6 or 17).
+    pub const fn inserted(self, protocol: u8) -> Inserted {
+        match (self, protocol) {
+            (Format::Unified, _) => Inserted::Unified,
+            (_, IPPROTO_TCP) => Inserted::Toa,
+            (Format::DpvsIpo, _) => Inserted::Ipo,
+            (Format::DpvsOpp, _) => Inserted::Opp,
+        }
+    }
+}
+
+/// What was put on a packet, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The type-31 option.
+    Unified,
+    /// DPVS's TOA (TCP option 254).
+    Toa,
+    /// DPVS's UOA as an IPv4 option.
+    Ipo,
+    /// DPVS's UOA in a protocol 248 header.
+    Opp,
+}
+
+/// The stage: a format, and for TOA the connections seen (see [`dpvs::ToaFlows`]).
+#[derive(Debug, Default)]
+pub struct Stage {
+    /// What it sends.
+    pub format: Format,
+    toa: dpvs::ToaFlows,
+}
+
+impl Stage {
+    /// A stage sending `format`.
+    pub fn new(format: Format) -> Stage {
+        Stage {
+            format,
+            toa: dpvs::ToaFlows::new(),
+        }
+    }
+
+    /// Puts what the format carries for `c` on `pkt` (a plain packet [`headers`] accepts):
+    /// the unified option as [`insert`] does; for the DPVS formats TOA on the TCP segments
+    /// DPVS gives it ([`Skip::ToaNotDue`] for the others), ipo or opp on UDP.
+    pub fn insert(&mut self, pkt: &[u8], c: &Carried, mtu: usize) -> Result<Vec<u8>, Skip> {
+        let h = headers(pkt)?;
+        match self.format.inserted(h.protocol) {
+            Inserted::Unified => insert(pkt, c, mtu),
+            Inserted::Toa => {
+                if !self.toa.due(pkt)? {
+                    return Err(Skip::ToaNotDue);
+                }
+                dpvs::insert_toa(pkt, c, mtu)
+            }
+            Inserted::Ipo => dpvs::insert_ipo(pkt, c, mtu),
+            Inserted::Opp => dpvs::insert_opp(pkt, c, mtu),
+        }
+    }
+
+    /// Number of TCP connections remembered for TOA.
+    pub fn toa_connections(&self) -> usize {
+        self.toa.len()
+    }
+
+    /// The whole stage for one packet: carry the packet's own client (and for the unified
+    /// option its destination as VIP), see [`carried_from_packet`].
+    pub fn process(&mut self, pkt: &[u8], mtu: usize) -> Result<Vec<u8>, Skip> {
+        let (_, c) = carried_from_packet(pkt)?;
+        self.insert(pkt, &c, mtu)
+    }
+}
+
 /// Counters of the stage, printed as `name value` lines.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -273,6 +398,12 @@ pub struct Stats {
     pub inserted_ipv4: u64,
     /// IPv6 packets given the option.
     pub inserted_ipv6: u64,
+    /// Of those, TCP segments given DPVS's TOA.
+    pub inserted_toa: u64,
+    /// Of those, UDP datagrams given DPVS's UOA as an IPv4 option (ipo).
+    pub inserted_ipo: u64,
+    /// Of those, UDP datagrams given DPVS's UOA in a protocol 248 header (opp).
+    pub inserted_opp: u64,
     /// Packets accepted unmodified, by reason ([`Skip::index`]).
     pub skipped: [u64; Skip::COUNT],
     /// Client packets translated to the other family (with the option), by the family of
@@ -287,8 +418,8 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Counts the outcome of [`process`] on one packet of family `family` (if known).
-    pub fn count(&mut self, result: &Result<Vec<u8>, Skip>, pkt: &[u8]) {
+    /// Counts the outcome of [`Stage::process`] in `format` on `pkt`.
+    pub fn count(&mut self, result: &Result<Vec<u8>, Skip>, pkt: &[u8], format: Format) {
         self.packets += 1;
         match result {
             Ok(_) => {
@@ -297,8 +428,23 @@ impl Stats {
                 } else {
                     self.inserted_ipv4 += 1;
                 }
+                self.count_inserted(pkt, format);
             }
             Err(s) => self.skipped[s.index()] += 1,
+        }
+    }
+
+    /// Counts what `format` put on `pkt` (TOA, ipo, opp; nothing for the unified option).
+    pub fn count_inserted(&mut self, pkt: &[u8], format: Format) {
+        let protocol = match headers(pkt) {
+            Ok(h) => h.protocol,
+            Err(_) => return,
+        };
+        match format.inserted(protocol) {
+            Inserted::Unified => {}
+            Inserted::Toa => self.inserted_toa += 1,
+            Inserted::Ipo => self.inserted_ipo += 1,
+            Inserted::Opp => self.inserted_opp += 1,
         }
     }
 
@@ -308,6 +454,10 @@ impl Stats {
             "packets {}\ninserted_ipv4 {}\ninserted_ipv6 {}\n",
             self.packets, self.inserted_ipv4, self.inserted_ipv6
         );
+        s.push_str(&format!(
+            "inserted_toa {}\ninserted_ipo {}\ninserted_opp {}\n",
+            self.inserted_toa, self.inserted_ipo, self.inserted_opp
+        ));
         for k in Skip::ALL {
             s.push_str(&format!("{} {}\n", k.name(), self.skipped[k.index()]));
         }
@@ -322,6 +472,7 @@ impl Stats {
     }
 }
 
+pub mod dpvs;
 pub mod nat;
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `toa-uoa-lb`: the balancer stage of toa_uoa as a TUN program.
 //!
 //! ```text
-//! toa-uoa-lb [--tun NAME] [--mtu BYTES] [--translate OUTER_VIP=INNER_VIP,POOL]...
-//!            [--stats FILE] [--ready FILE] [--verbose]
+//! toa-uoa-lb [--tun NAME] [--mtu BYTES] [--format unified|dpvs-ipo|dpvs-opp]
+//!            [--translate OUTER_VIP=INNER_VIP,POOL]... [--stats FILE] [--ready FILE] [--verbose]
 //! ```
 //!
 //! Reads the packets the balancer routes to the TUN device `NAME` (default `toa-lb0`; created
@@ -13,6 +13,16 @@
 //! fragment, is not TCP/UDP, or would exceed `--mtu` (default 1500) with the option. Written
 //! back, the packet arrives on the device, and the balancer's DNAT and SNAT rules (on that
 //! input device) send it to the real server: see docs/fullnat-demo.md.
+//!
+//! `--format` (default `unified`) chooses what is inserted. `dpvs-ipo` and `dpvs-opp` play a
+//! DPVS balancer (see [`toa_uoa_lb::dpvs`]): TCP gets TOA (option 254, the client only) on the
+//! segments DPVS gives it (the handshake-completing ACK and the client's data before the
+//! server's first data; other segments go through unmodified, counted as
+//! `skipped_toa_not_due`); UDP gets UOA as an IPv4 option (`dpvs-ipo`; IPv6 datagrams go
+//! through unmodified, `skipped_ipo_not_ipv4`) or in a protocol 248 header before UDP
+//! (`dpvs-opp`). An opp datagram is not UDP to the balancer's nftables NAT behind the stage
+//! (its ports are behind the opp header): it needs a path where nothing translates ports
+//! after the stage.
 //!
 //! `--translate` (repeatable) adds the cross-family cases (46, 64): packets for `OUTER_VIP`
 //! are rewritten into the other family, from `POOL` to `INNER_VIP`, with the option carrying
@@ -30,23 +40,46 @@ use std::process::ExitCode;
 mod tun;
 
 use toa_uoa_lb::nat::{Outcome, Translation, Translator};
-use toa_uoa_lb::{carried_from_packet, process, Stats};
+use toa_uoa_lb::{carried_from_packet, Format, Stage, Stats};
 
 struct Args {
     tun: String,
     mtu: usize,
+    format: Format,
     stats: Option<String>,
     ready: Option<String>,
     verbose: bool,
     translations: Vec<Translation>,
 }
 
-const USAGE: &str = "usage: toa-uoa-lb [--tun NAME] [--mtu BYTES] [--translate OUTER_VIP=INNER_VIP,POOL]... [--stats FILE] [--ready FILE] [--verbose]";
+const USAGE: &str = "\
+usage: toa-uoa-lb [--tun NAME] [--mtu BYTES] [--format unified|dpvs-ipo|dpvs-opp]
+                  [--translate OUTER_VIP=INNER_VIP,POOL]... [--stats FILE] [--ready FILE] [--verbose]
+
+  --tun NAME        the TUN device (default toa-lb0; created if missing)
+  --mtu BYTES       packets that would exceed it with the option go through without (default 1500)
+  --format FORMAT   what is inserted (default unified):
+                      unified   the type-31 option (IPv4 option / IPv6 Destination Option)
+                                carrying CIP:CPORT and VIP:VPORT, on every TCP/UDP packet
+                      dpvs-ipo  as a DPVS balancer with uoa_mode ipo: TCP option 254 (TOA) on
+                                the handshake-completing ACK and the client's first data,
+                                IPv4 option 31 of 8/20 bytes (UOA) on UDP over IPv4
+                      dpvs-opp  as DPVS's default uoa_mode opp: TOA for TCP, and for UDP a
+                                protocol 248 header holding UOA before the UDP header
+                                (nftables cannot NAT its ports: no port NAT after the stage)
+                    DPVS's formats carry the client (CIP:CPORT) only.
+  --translate OUTER_VIP=INNER_VIP,POOL
+                    translate between families (46, 64) for OUTER_VIP (repeatable)
+  --stats FILE      write 'name value' counters to FILE
+  --ready FILE      create FILE once the device is open
+  --verbose, -v     one line per packet on standard error
+  --help, -h        this text";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         tun: "toa-lb0".into(),
         mtu: 1500,
+        format: Format::Unified,
         stats: None,
         ready: None,
         verbose: false,
@@ -58,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--tun" => a.tun = value("--tun")?,
             "--mtu" => a.mtu = value("--mtu")?.parse().map_err(|e| format!("--mtu: {e}"))?,
+            "--format" => a.format = Format::parse(&value("--format")?)?,
             "--stats" => a.stats = Some(value("--stats")?),
             "--ready" => a.ready = Some(value("--ready")?),
             "--translate" => a
@@ -106,15 +140,20 @@ fn run(args: Args) -> Result<(), String> {
     let mut dev =
         tun::open(&args.tun).map_err(|e| format!("opening TUN device {}: {e}", args.tun))?;
     let mut stats = Stats::default();
-    let mut translator = Translator::new(args.translations.clone());
+    let mut translator = Translator::with_format(args.translations.clone(), args.format);
+    let mut stage = Stage::new(args.format);
     if let Some(path) = &args.stats {
         write_stats(path, &stats).map_err(|e| format!("{path}: {e}"))?;
     }
     if let Some(path) = &args.ready {
         std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
     }
+    let what = match args.format {
+        Format::Unified => "the type-31 option".to_string(),
+        f => format!("DPVS's formats ({})", f.name()),
+    };
     eprintln!(
-        "toa-uoa-lb: TUN device {} open, mtu {}, inserting the type-31 option",
+        "toa-uoa-lb: TUN device {} open, mtu {}, inserting {what}",
         args.tun, args.mtu
     );
     // The largest IP packet (64 KiB) plus the largest option.
@@ -174,8 +213,8 @@ fn run(args: Args) -> Result<(), String> {
                 continue;
             }
         }
-        let result = process(pkt, args.mtu);
-        stats.count(&result, pkt);
+        let result = stage.process(pkt, args.mtu);
+        stats.count(&result, pkt, args.format);
         if args.verbose {
             let what = match &result {
                 Ok(new) => format!("+{} bytes", new.len() - pkt.len()),

@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use toa_uoa_codec::{Family, IPPROTO_TCP, IPPROTO_UDP};
 
-use crate::{carried_from_packet, headers, insert, ipv4_header_checksum, Skip};
+use crate::{carried_from_packet, headers, ipv4_header_checksum, Format, Skip, Stage};
 
 /// One configured translation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,8 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 pub struct Translator {
     translations: Vec<Translation>,
+    /// What the translated packets carry (the unified option, or a DPVS format).
+    stage: Stage,
     /// (pool, protocol, client port) -> client address.
     clients: HashMap<(IpAddr, u8, u16), IpAddr>,
 }
@@ -181,12 +183,24 @@ fn ttl_tos(pkt: &[u8], family: Family) -> (u8, u8) {
 }
 
 impl Translator {
-    /// A translator for `translations`.
+    /// A translator for `translations`, giving the translated packets the unified option.
     pub fn new(translations: Vec<Translation>) -> Translator {
+        Translator::with_format(translations, Format::Unified)
+    }
+
+    /// A translator for `translations` whose translated packets carry `format` (DPVS's NAT64
+    /// is the 64 case: TOA of an IPv6 client over IPv4, or UOA of 20 bytes).
+    pub fn with_format(translations: Vec<Translation>, format: Format) -> Translator {
         Translator {
             translations,
+            stage: Stage::new(format),
             clients: HashMap::new(),
         }
+    }
+
+    /// What the translated packets carry.
+    pub fn format(&self) -> Format {
+        self.stage.format
     }
 
     /// Whether any translation is configured.
@@ -231,8 +245,11 @@ impl Translator {
         let Some(plain) = build(t.pool, t.inner_vip, h.protocol, ttl, tos, segment) else {
             return Outcome::Dropped(Skip::Malformed);
         };
-        match insert(&plain, &carried, mtu) {
+        match self.stage.insert(&plain, &carried, mtu) {
             Ok(out) => Outcome::Forward(out),
+            // A TCP segment DPVS sends without TOA (or has no room for it in): translated all
+            // the same.
+            Err(Skip::ToaNotDue | Skip::NoTcpOptionRoom) => Outcome::Forward(plain),
             Err(s) => Outcome::Dropped(s),
         }
     }
@@ -371,5 +388,66 @@ mod tests {
         // A reply for a client port never seen is dropped.
         let reply = udp4([10, 1, 0, 164], 53, [10, 3, 0, 1], 999, b"x");
         assert_eq!(x.process(&reply, 1500), Outcome::Dropped(Skip::Malformed));
+    }
+
+    /// DPVS's NAT64: an IPv6 client's TCP and UDP over IPv4, in DPVS's formats.
+    #[test]
+    fn dpvs_formats_64() {
+        use toa_uoa_codec::dpvs::{self, Kind};
+        let t = Translation::parse("fd01::164=10.1.0.164,10.3.0.1").unwrap();
+        let c6: IpAddr = "fd01::2".parse().unwrap();
+        let tcp = |flags: u8, ack: u32| {
+            let mut seg = vec![0u8; 20];
+            seg[..2].copy_from_slice(&40080u16.to_be_bytes());
+            seg[2..4].copy_from_slice(&81u16.to_be_bytes());
+            seg[8..12].copy_from_slice(&ack.to_be_bytes());
+            seg[12] = 0x50;
+            seg[13] = flags;
+            build(c6, t.outer_vip, IPPROTO_TCP, 64, 0, &seg).unwrap()
+        };
+        for format in [Format::DpvsIpo, Format::DpvsOpp] {
+            let mut x = Translator::with_format(vec![t], format);
+            assert_eq!(x.format(), format);
+            // The SYN: translated, no TOA.
+            let Outcome::Forward(syn) = x.process(&tcp(0x02, 0), 1500) else {
+                panic!("SYN not forwarded")
+            };
+            assert_eq!(syn[0], 0x45);
+            assert_eq!(dpvs::parse_packet(&syn), Ok(None));
+            assert!(transport_checksum_ok(&syn));
+            // The ACK: TOA of the IPv6 client (20 bytes) over IPv4.
+            let Outcome::Forward(ack) = x.process(&tcp(0x10, 5001), 1500) else {
+                panic!("ACK not forwarded")
+            };
+            let p = dpvs::parse_packet(&ack).unwrap().unwrap();
+            assert_eq!(p.kind, Kind::Toa);
+            assert_eq!(p.client.family, Family::V6);
+            assert_eq!(p.client.cport, 40080);
+            assert_eq!(&p.client.cip, &addr_bytes(&c6)[..]);
+            assert!(transport_checksum_ok(&ack));
+            // UDP: ipo of 20 bytes, or opp of version 2.
+            let mut seg = 40053u16.to_be_bytes().to_vec();
+            seg.extend_from_slice(&53u16.to_be_bytes());
+            seg.extend_from_slice(&[0, 9, 0, 0, b'q']);
+            let udp = build(c6, t.outer_vip, IPPROTO_UDP, 64, 0, &seg).unwrap();
+            let Outcome::Forward(out) = x.process(&udp, 1500) else {
+                panic!("UDP not forwarded")
+            };
+            let p = dpvs::parse_packet(&out).unwrap().unwrap();
+            let want = if format == Format::DpvsIpo {
+                Kind::UoaIpo
+            } else {
+                Kind::UoaOpp
+            };
+            assert_eq!(
+                (p.kind, p.client.family, p.client.cport),
+                (want, Family::V6, 40053)
+            );
+            if want == Kind::UoaIpo {
+                assert!(transport_checksum_ok(&out));
+            } else {
+                assert_eq!(p.opp.unwrap().version, 2);
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! `toa-uoa decode`: print what the type-31 option of each packet says, as JSON lines.
+//! `toa-uoa decode`: print what the type-31 option of each packet says, as JSON lines; DPVS's
+//! own formats (TOA, UOA "ipo" and "opp", `dpvs_codec.rs`) are named and decoded too.
 //!
 //! Input is a pcap capture or hex text (one raw IP packet per line), told apart by the first
 //! four bytes. Every packet gets one output line, whatever is wrong with it; only input that
@@ -10,6 +11,7 @@ use crate::pcapng::{self, NextPacket};
 use crate::{EXIT_DAMAGED, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use toa_uoa_codec::dpvs::{self, Kind};
 use toa_uoa_codec::{find_transport, outer_addresses, outer_tuple, parse_packet};
 
 const HELP: &str = "\
@@ -20,9 +22,14 @@ writes it: Ethernet, Linux cooked SLL/SLL2 or raw IP; either byte order; us or n
 or text with one raw IP packet per line in hex (blank lines and '#' comments skipped).
 Prints one JSON object per packet:
   {\"packet\":N, \"outer\":{family,saddr,daddr,protocol,sport,dport},
-   \"option\":{family,cip,cport,vip,vport}}   the option and what it carries
+   \"option\":{format,family,cip,cport,vip,vport}}   the option and what it carries
    \"option\":null                            no option in this packet
    \"error\":\"<name>\"                         a malformed option (never trusted)
+format is \"unified\" (the type-31 option of 16/40 bytes), or one of DPVS's formats,
+\"dpvs-toa\" (TCP option 254), \"dpvs-uoa-ipo\" (IPv4 option 31 of 8/20 bytes) or
+\"dpvs-uoa-opp\" (IP protocol 248 header), which carry the client only (no vip, vport);
+a DPVS format's malformed shape is an error \"dpvs_<name>\". A packet with both a unified
+option and a DPVS one shows the unified one as \"option\" and the other as \"dpvs\".
 A summary goes to standard error. Exit status: 0 all input decoded; 1 input unreadable;
 2 usage error; 3 input partly damaged (reported in the output, the rest still decoded).
 ";
@@ -32,6 +39,8 @@ A summary goes to standard error. Exit status: 0 all input decoded; 1 input unre
 struct Stats {
     packets: u64,
     with_option: u64,
+    /// Of `with_option`, those in DPVS's formats, by [`Kind::index`].
+    dpvs: [u64; Kind::COUNT],
     without_option: u64,
     malformed: u64,
     skipped: u64,
@@ -139,10 +148,21 @@ pub fn main(args: &[String]) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
+    let dpvs_total: u64 = stats.dpvs.iter().sum();
+    let dpvs_summary = if dpvs_total > 0 {
+        let each: Vec<String> = Kind::ALL
+            .iter()
+            .map(|k| format!("{} {}", stats.dpvs[k.index()], k.name()))
+            .collect();
+        format!(" ({dpvs_total} in DPVS formats: {})", each.join(", "))
+    } else {
+        String::new()
+    };
     eprintln!(
-        "toa-uoa decode: {} packets: {} with the option, {} without, {} malformed, {} not IP{}",
+        "toa-uoa decode: {} packets: {} with the option{}, {} without, {} malformed, {} not IP{}",
         stats.packets,
         stats.with_option,
+        dpvs_summary,
         stats.without_option,
         stats.malformed,
         stats.skipped,
@@ -340,8 +360,14 @@ fn trim_to_declared(pkt: &[u8]) -> &[u8] {
 }
 
 /// Adds the outer tuple and the option (or its error) of one IP packet to `o`.
+///
+/// The unified option (option_codec) comes first; DPVS's formats (dpvs_codec) are named when
+/// the unified parser finds nothing or calls the packet malformed (an "ipo" option is type 31
+/// of a length it does not know), and shown beside a unified option as `dpvs`.
 fn describe(pkt: &[u8], o: &mut Object, stats: &mut Stats) {
     let pkt = trim_to_declared(pkt);
+    let unified = parse_packet(pkt);
+    let dpvs = dpvs::parse_packet(pkt);
     match outer_addresses(pkt) {
         Some((family, saddr, daddr)) => {
             let mut outer = Object::new();
@@ -349,7 +375,17 @@ fn describe(pkt: &[u8], o: &mut Object, stats: &mut Stats) {
                 .str("family", family_name(family))
                 .str("saddr", &addr(family, &saddr))
                 .str("daddr", &addr(family, &daddr));
-            if let Ok(t) = find_transport(pkt) {
+            // Behind an opp header: the UDP datagram the module gives UDP once it is removed.
+            let opp = match &dpvs {
+                Ok(Some(d)) if d.kind == Kind::UoaOpp => d.outer_tuple(pkt),
+                _ => None,
+            };
+            if let Some(tuple) = opp {
+                outer
+                    .num("protocol", u64::from(tuple.protocol))
+                    .num("sport", u64::from(tuple.sport))
+                    .num("dport", u64::from(tuple.dport));
+            } else if let Ok(t) = find_transport(pkt) {
                 outer.num("protocol", u64::from(t.protocol));
                 if let Some(tuple) = outer_tuple(pkt, t.protocol, t.offset) {
                     outer
@@ -363,27 +399,51 @@ fn describe(pkt: &[u8], o: &mut Object, stats: &mut Stats) {
             o.null("outer");
         }
     }
-    match parse_packet(pkt) {
-        Ok(Some(p)) => {
+    match (unified, dpvs) {
+        (Ok(Some(p)), dpvs) => {
             stats.with_option += 1;
             let c = p.carried;
             let mut opt = Object::new();
-            opt.str("family", family_name(c.family))
+            opt.str("format", "unified")
+                .str("family", family_name(c.family))
                 .str("cip", &addr(c.family, &c.cip))
                 .num("cport", u64::from(c.cport))
                 .str("vip", &addr(c.family, &c.vip))
                 .num("vport", u64::from(c.vport));
             o.object("option", opt);
+            if let Ok(Some(d)) = dpvs {
+                o.object("dpvs", dpvs_object(&d));
+            }
         }
-        Ok(None) => {
+        (_, Ok(Some(d))) => {
+            stats.with_option += 1;
+            stats.dpvs[d.kind.index()] += 1;
+            o.object("option", dpvs_object(&d));
+        }
+        (Ok(None), Ok(None)) => {
             stats.without_option += 1;
             o.null("option");
         }
-        Err(e) => {
+        (Ok(None), Err(e)) => {
+            stats.malformed += 1;
+            o.str("error", &format!("dpvs_{}", e.name()));
+        }
+        (Err(e), _) => {
             stats.malformed += 1;
             o.str("error", e.name());
         }
     }
+}
+
+/// A DPVS record as an `option` object: the format and the client (DPVS carries no VIP).
+fn dpvs_object(d: &dpvs::Parsed) -> Object {
+    let c = d.client;
+    let mut opt = Object::new();
+    opt.str("format", d.kind.name())
+        .str("family", family_name(c.family))
+        .str("cip", &addr(c.family, &c.cip))
+        .num("cport", u64::from(c.cport));
+    opt
 }
 
 #[cfg(test)]

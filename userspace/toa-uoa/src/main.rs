@@ -27,10 +27,12 @@ usage: toa-uoa <command> [arguments]
 
 commands:
   decode [FILE]   decode the toa_uoa address option (IPv4 option 31 / IPv6 Destination
-                  Options option 31) of every packet in FILE, or standard input if FILE is
-                  omitted or '-'. FILE is a pcap capture (tcpdump -w; Ethernet, Linux cooked
-                  SLL/SLL2 or raw IP) or text with one raw IP packet per line in hex ('#'
-                  starts a comment). Prints one JSON object per packet on standard output.
+                  Options option 31), or DPVS's TOA (TCP option 254) and UOA (IPv4 option
+                  31 of 8/20 bytes, IP protocol 248) formats, of every packet in FILE, or
+                  standard input if FILE is omitted or '-'. FILE is a pcap or pcapng
+                  capture (tcpdump -w, dumpcap; Ethernet, Linux cooked SLL/SLL2 or raw
+                  IP) or text with one raw IP packet per line in hex ('#' starts a
+                  comment). Prints one JSON object per packet on standard output.
   stats [--netns NAME | --pid PID] [--interval SECONDS [--count N]] [--prometheus FILE|-]
                   show a network namespace's counters (/proc/net/toa_uoa), their rates over
                   an interval and the 'worry when' verdicts of docs/OPERATORS.md, or write

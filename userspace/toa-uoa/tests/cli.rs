@@ -58,9 +58,8 @@ impl Drop for TempFile {
     }
 }
 
-const OPTION44: &str =
-    r#""option":{"family":"ipv4","cip":"203.0.113.5","cport":51515,"vip":"192.0.2.80","vport":80}"#;
-const OPTION66: &str = r#""option":{"family":"ipv6","cip":"2001:db8:c100::5","cport":51516,"vip":"2001:db8:8000::80","vport":443}"#;
+const OPTION44: &str = r#""option":{"format":"unified","family":"ipv4","cip":"203.0.113.5","cport":51515,"vip":"192.0.2.80","vport":80}"#;
+const OPTION66: &str = r#""option":{"format":"unified","family":"ipv6","cip":"2001:db8:c100::5","cport":51516,"vip":"2001:db8:8000::80","vport":443}"#;
 const OUTER4_TCP: &str = r#""outer":{"family":"ipv4","saddr":"198.51.100.7","daddr":"198.51.100.20","protocol":6,"sport":40123,"dport":8080}"#;
 const OUTER6_UDP: &str = r#""outer":{"family":"ipv6","saddr":"2001:db8:1::7","daddr":"2001:db8:1::20","protocol":17,"sport":40123,"dport":8080}"#;
 
@@ -638,4 +637,148 @@ fn pcapng_with_any_byte_changed_never_crashes_the_tool() {
             );
         }
     }
+}
+
+/// DPVS's formats, built by the encoder written from DPVS's definitions
+/// (codec/tests/common/dpvs.rs): one packet per format, client family and outer family.
+fn dpvs_packets() -> Vec<(Vec<u8>, &'static str, &'static str)> {
+    use common::dpvs::*;
+    let cip4 = Caddr::In([203, 0, 113, 9]);
+    let cip6 = Caddr::In6([
+        0x20, 0x01, 0x0d, 0xb8, 0xc1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9,
+    ]);
+    let mut ack = transport(IPPROTO_TCP, b"GET /");
+    ack[13] = 0x10;
+    let tcp4 = ipv4(&[], IPPROTO_TCP, &ack);
+    let tcp6 = ipv6(IPPROTO_TCP, &[], &ack);
+    let udp4 = ipv4(&[], IPPROTO_UDP, &transport(IPPROTO_UDP, b"q"));
+    let udp6 = ipv6(IPPROTO_UDP, &[], &transport(IPPROTO_UDP, b"q"));
+    vec![
+        (tcp_in_add_toa(&tcp4, cip4, 50001), "dpvs-toa", "ipv4"),
+        (tcp_in_add_toa(&tcp4, cip6, 50001), "dpvs-toa", "ipv6"),
+        (tcp_in_add_toa(&tcp6, cip4, 50001), "dpvs-toa", "ipv4"),
+        (tcp_in_add_toa(&tcp6, cip6, 50001), "dpvs-toa", "ipv6"),
+        (insert_ipopt_uoa(&udp4, cip4, 50001), "dpvs-uoa-ipo", "ipv4"),
+        (insert_ipopt_uoa(&udp4, cip6, 50001), "dpvs-uoa-ipo", "ipv6"),
+        (insert_opp_uoa(&udp4, cip4, 50001), "dpvs-uoa-opp", "ipv4"),
+        (insert_opp_uoa(&udp4, cip6, 50001), "dpvs-uoa-opp", "ipv6"),
+        (insert_opp_uoa(&udp6, cip4, 50001), "dpvs-uoa-opp", "ipv4"),
+        (insert_opp_uoa(&udp6, cip6, 50001), "dpvs-uoa-opp", "ipv6"),
+    ]
+}
+
+#[test]
+fn dpvs_formats_are_named_with_the_client() {
+    let packets = dpvs_packets();
+    let text: String = packets.iter().map(|(p, _, _)| hex(p) + "\n").collect();
+    let out = run_stdin(&["decode"], text.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let l = lines(&out);
+    assert_eq!(l.len(), packets.len());
+    for (line, (_, format, family)) in l.iter().zip(&packets) {
+        let cip = if *family == "ipv4" {
+            "203.0.113.9"
+        } else {
+            "2001:db8:c100::9"
+        };
+        let want = format!(
+            r#""option":{{"format":"{format}","family":"{family}","cip":"{cip}","cport":50001}}"#
+        );
+        assert!(line.contains(&want), "{want} not in {line}");
+        assert!(!line.contains("vip") && !line.contains("error"), "{line}");
+        // The outer tuple: the datagram's own ports (behind the opp header for opp).
+        assert!(line.contains(r#""sport":40123,"dport":8080}"#), "{line}");
+        if *format == "dpvs-uoa-opp" {
+            assert!(line.contains(r#""protocol":17,"#), "{line}");
+        }
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "10 packets: 10 with the option (10 in DPVS formats: 4 dpvs-toa, 2 dpvs-uoa-ipo, \
+             4 dpvs-uoa-opp), 0 without, 0 malformed"
+        ),
+        "{stderr}"
+    );
+    // Without DPVS packets the summary is as it always was.
+    let out = run_stdin(&["decode"], (hex(&sample_packets()[0]) + "\n").as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 packets: 1 with the option, 0 without"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn dpvs_in_a_pcap_and_beside_the_unified_option() {
+    use common::dpvs::*;
+    // A unified option and a TOA in one packet: the unified one is "option", TOA "dpvs".
+    let mut ack = transport(IPPROTO_TCP, b"");
+    ack[13] = 0x10;
+    let both = tcp_in_add_toa(
+        &ipv4(&v4_option(&carried4()), IPPROTO_TCP, &ack),
+        Caddr::In([203, 0, 113, 9]),
+        50001,
+    );
+    let frames: Vec<Vec<u8>> = dpvs_packets()
+        .iter()
+        .map(|(p, _, _)| frame(1, p))
+        .chain([frame(1, &both)])
+        .collect();
+    let out = run_stdin(&["decode"], &pcap(false, true, 1, &frames));
+    assert_eq!(out.status.code(), Some(0));
+    let l = lines(&out);
+    assert_eq!(l.len(), 11);
+    assert!(l[6].contains(r#""format":"dpvs-uoa-opp""#), "{}", l[6]);
+    assert!(l[10].contains(OPTION44), "{}", l[10]);
+    assert!(
+        l[10].contains(
+            r#""dpvs":{"format":"dpvs-toa","family":"ipv4","cip":"203.0.113.9","cport":50001}"#
+        ),
+        "{}",
+        l[10]
+    );
+}
+
+#[test]
+fn dpvs_malformed_shapes_are_named() {
+    use common::dpvs::*;
+    let uoa = ipopt_uoa(Caddr::In([203, 0, 113, 9]), 50001);
+    let udp = transport(IPPROTO_UDP, b"q");
+    let opp = |o: Vec<u8>| ipv4(&[], IPPROTO_OPT, &[&o[..], &udp].concat());
+    let mut wrong_len = uoa.clone();
+    wrong_len[1] = 12;
+    wrong_len.resize(12, 0);
+    let cases = [
+        (opp(opphdr(3, 17, &uoa)), "dpvs_opp_bad_version"),
+        (opp(opphdr(1, 6, &uoa)), "dpvs_opp_not_udp"),
+        (opp(opphdr(1, 17, &[1, 1, 1, 1])), "dpvs_opp_no_address"),
+        (opp(opphdr(2, 17, &uoa)), "dpvs_opp_version_mismatch"),
+        (opp(opphdr(1, 17, &wrong_len)), "dpvs_uoa_bad_length"),
+        // In the IPv4 header a type-31 option of a length neither format has is the unified
+        // parser's finding (it looks first).
+        (ipv4(&wrong_len, IPPROTO_UDP, &udp), "v4_bad_option_length"),
+        (
+            ipv4(&[], IPPROTO_TCP, &{
+                let mut t = transport(IPPROTO_TCP, b"");
+                t[12] = 0x60;
+                t[13] = 0x10;
+                t.extend([254, 9, 0, 0]);
+                t
+            }),
+            "dpvs_tcp_option_past_header",
+        ),
+    ];
+    let text: String = cases.iter().map(|(p, _)| hex(p) + "\n").collect();
+    let out = run_stdin(&["decode"], text.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let l = lines(&out);
+    for (line, (_, name)) in l.iter().zip(&cases) {
+        assert!(
+            line.contains(&format!(r#""error":"{name}""#)),
+            "{name} not in {line}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("7 malformed"), "{stderr}");
 }

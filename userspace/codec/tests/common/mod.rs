@@ -6,6 +6,8 @@
 
 use toa_uoa_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 
+pub mod dpvs;
+
 /// Outer (balancer -> real server leg) addresses and ports used by the tests: documentation
 /// ranges (RFC 5737, RFC 3849), never sent anywhere.
 pub const LIP4: [u8; 4] = [198, 51, 100, 7];
