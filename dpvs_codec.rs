@@ -230,7 +230,7 @@ impl Client {
 
     /// The client as an option_codec record whose VIP is all zeros and VPORT 0 (of the client's
     /// family): DPVS carries no virtual service address.
-    pub fn to_carried(&self) -> Carried {
+    pub fn to_carried(self) -> Carried {
         Carried {
             family: self.family,
             cip: self.cip,

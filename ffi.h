@@ -216,6 +216,9 @@ long toa_uoa_regs_return_value(struct pt_regs *regs);
 /* The `getname` parameter's operations: implemented in Rust (ffi.rs). */
 int toa_uoa_rs_getname_set(const char *val, const struct kernel_param *kp);
 int toa_uoa_rs_getname_get(char *buffer, const struct kernel_param *kp);
+/* The `dpvs_compat` parameter's operations: implemented in Rust (ffi.rs). */
+int toa_uoa_rs_dpvs_compat_set(const char *val, const struct kernel_param *kp);
+int toa_uoa_rs_dpvs_compat_get(char *buffer, const struct kernel_param *kp);
 
 /* Ratelimited kernel-log lines naming a sender (one ratelimit state each). */
 void toa_uoa_log_malformed4(const u8 *kind, size_t kind_len, const u8 *saddr);

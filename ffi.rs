@@ -1732,13 +1732,9 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname_set(
     _kp: *const c_void,
 ) -> c_int {
     // SAFETY: the kernel passes the NUL-terminated value.
-    let on = match unsafe { c_bytes(val, VALUE_MAX) }.map(|v| v.strip_suffix(b"\n").unwrap_or(v)) {
-        Some(b"1" | b"y" | b"Y") => true,
-        Some(b"0" | b"n" | b"N") => false,
-        _ => {
-            pr_err!("getname refused: must be 1 or 0\n");
-            return code::EINVAL.to_errno();
-        }
+    let Some(on) = (unsafe { c_bool(val) }) else {
+        pr_err!("getname refused: must be 1 or 0\n");
+        return code::EINVAL.to_errno();
     };
     ENABLED.store(on, Ordering::Relaxed);
     if !LOADED.load(Ordering::Relaxed) {
@@ -1753,6 +1749,82 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_getname_set(
         accepts_waiting()
     );
     0
+}
+
+/// Whether DPVS's formats are read too (the `dpvs_compat` parameter).
+static DPVS_COMPAT: AtomicBool = AtomicBool::new(false);
+
+/// Whether DPVS's TOA and UOA "ipo" options are read (`dpvs_compat`).
+pub(crate) fn dpvs_compat() -> bool {
+    DPVS_COMPAT.load(Ordering::Relaxed)
+}
+
+/// `dpvs_compat`'s set: `1` reads DPVS's formats from the next packet on, `0` stops.
+///
+/// # Safety
+///
+/// Called by the kernel's parameter code with a NUL-terminated value.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn toa_uoa_rs_dpvs_compat_set(
+    val: *const u8,
+    _kp: *const c_void,
+) -> c_int {
+    // SAFETY: the kernel passes the NUL-terminated value.
+    let Some(on) = (unsafe { c_bool(val) }) else {
+        pr_err!("dpvs_compat refused: must be 1 or 0\n");
+        return code::EINVAL.to_errno();
+    };
+    let was = DPVS_COMPAT.swap(on, Ordering::Relaxed);
+    if LOADED.load(Ordering::Relaxed) && was != on {
+        pr_info!("dpvs_compat now {} (was {})\n", u8::from(on), u8::from(was));
+    }
+    0
+}
+
+/// `dpvs_compat`'s get.
+///
+/// # Safety
+///
+/// Called by the kernel's parameter code with a page-sized buffer.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn toa_uoa_rs_dpvs_compat_get(
+    buffer: *mut u8,
+    _kp: *const c_void,
+) -> c_int {
+    // SAFETY: as for getname's get.
+    unsafe { bool_get(buffer, dpvs_compat()) }
+}
+
+/// A boolean parameter's value: `1`/`y`/`Y` or `0`/`n`/`N`, with sysfs's newline.
+///
+/// # Safety
+///
+/// `val` is NULL or a NUL-terminated string.
+unsafe fn c_bool(val: *const u8) -> Option<bool> {
+    if val.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's promise.
+    match unsafe { c_bytes(val, VALUE_MAX) }.map(|v| v.strip_suffix(b"\n").unwrap_or(v)) {
+        Some(b"1" | b"y" | b"Y") => Some(true),
+        Some(b"0" | b"n" | b"N") => Some(false),
+        _ => None,
+    }
+}
+
+/// Writes a boolean parameter's value and a newline into `buffer`; returns the length.
+///
+/// # Safety
+///
+/// `buffer` is NULL or holds at least 2 bytes (the kernel's parameter code passes a page).
+unsafe fn bool_get(buffer: *mut u8, on: bool) -> c_int {
+    if buffer.is_null() {
+        return 0;
+    }
+    let text: &[u8; 2] = if on { b"1\n" } else { b"0\n" };
+    // SAFETY: the caller's promise.
+    unsafe { ptr::copy_nonoverlapping(text.as_ptr(), buffer, text.len()) };
+    2
 }
 
 /// `getname`'s get.

@@ -125,6 +125,16 @@ module_param_cb(getname, &getname_ops, NULL, 0644);
 MODULE_PARM_DESC(getname,
 		 "1 (default): accept, getpeername and getsockname answer from records; 0: every socket gets its kernel operations back (needed before rmmod while sockets use the module); writable");
 
+/* Whether DPVS's formats are read too. Applied by the Rust side at the next packet. */
+static const struct kernel_param_ops dpvs_compat_ops = {
+	.set = toa_uoa_rs_dpvs_compat_set,
+	.get = toa_uoa_rs_dpvs_compat_get,
+};
+
+module_param_cb(dpvs_compat, &dpvs_compat_ops, NULL, 0644);
+MODULE_PARM_DESC(dpvs_compat,
+		 "0 (default): only the unified option is read; 1: DPVS's TOA (TCP option 254) and UOA \"ipo\" (IPv4 option 31, length 8 or 20) options too, from the same trusted sources; writable");
+
 unsigned int toa_uoa_param_max_records(void)
 {
 	return READ_ONCE(max_records);

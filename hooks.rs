@@ -23,14 +23,23 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     // A SYN without options matters only if the namespace holds TCP records (it forgets its
     // tuple's): in the common case, and under a SYN flood, it takes no lock. The namespace's
     // share found for that test is kept for the packet's handling (one look-up, not two).
+    // With dpvs_compat, a packet whose first TCP option is DPVS's TOA matters too.
+    let dpvs = ffi::dpvs_compat();
     let mut found = None;
-    let syn_may_forget = || {
-        let mut flags = [0u8; 1];
-        skb.peek(header_len + path::TCP_FLAGS_AT, &mut flags)
-            .is_some_and(|f| f.first().copied().is_some_and(path::is_syn))
-            && found.insert(net.get()).is_some_and(|n| n.has_records(true))
+    let tcp_may_matter = || {
+        let mut b = [0u8; 2];
+        let Some(&[doff, flags]) = skb.peek(header_len + path::TCP_DOFF_AT, &mut b) else {
+            return false;
+        };
+        let first_option = || {
+            let mut k = [0u8; 1];
+            skb.peek(header_len + path::TCP_HEADER_LEN, &mut k)
+                .and_then(|k| k.first().copied())
+        };
+        let tcp_records = || found.insert(net.get()).is_some_and(|n| n.has_records(true));
+        path::tcp_matters([doff, flags], dpvs, first_option, tcp_records)
     };
-    if path::passes(h, family, syn_may_forget) {
+    if path::passes(h, family, tcp_may_matter) {
         return;
     }
     let Some(net) = found.unwrap_or_else(|| net.get()) else {
@@ -39,7 +48,7 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     let mut buf = [0u8; PEEK_MAX];
     let len = skb.len().min(PEEK_MAX);
     if let Some(pkt) = buf.get_mut(..len).and_then(|b| skb.peek(0, b)) {
-        path::rx(&net, pkt);
+        path::rx(&net, pkt, dpvs);
     }
 }
 

@@ -19,6 +19,7 @@
 )]
 
 use crate::abi::AbiError;
+use crate::dpvs_codec;
 use crate::flow::{self, Key, Query, AF_INET, AF_INET6};
 use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::{Insert, OnConflict};
@@ -72,6 +73,28 @@ pub(crate) fn passes(head: &[u8], family: Family, tcp_may_matter: impl FnOnce() 
     plain && protocol.is_some_and(|p| p != IPPROTO_TCP || !tcp_may_matter())
 }
 
+/// Whether a TCP packet must be looked at whole, from its data offset and flags bytes
+/// (`doff_flags`, TCP header bytes 12 and 13): a SYN when the namespace holds TCP records (it
+/// forgets its tuple's: `tcp_records`), or, with `dpvs`, a packet with TCP options whose first
+/// one (`first_option`, asked only then) is DPVS's TOA, kind 254: DPVS puts it right after
+/// the fixed header, so the timestamps and SACK options of ordinary packets leave here.
+pub(crate) fn tcp_matters(
+    doff_flags: [u8; 2],
+    dpvs: bool,
+    first_option: impl FnOnce() -> Option<u8>,
+    tcp_records: impl FnOnce() -> bool,
+) -> bool {
+    if is_syn(doff_flags[1]) {
+        return tcp_records();
+    }
+    dpvs && doff_flags[0] >> 4 > 5 && first_option() == Some(dpvs_codec::TCPOPT_TOA)
+}
+
+/// Offset of the data offset byte in the TCP header ([`tcp_matters`]); the flags follow.
+pub(crate) const TCP_DOFF_AT: usize = 12;
+/// The fixed TCP header's length: where its first option is.
+pub(crate) const TCP_HEADER_LEN: usize = 20;
+
 /// Whether TCP flags `flags` are a SYN's (SYN without ACK).
 pub(crate) fn is_syn(flags: u8) -> bool {
     flags & (TCP_SYN | TCP_ACK) == TCP_SYN
@@ -90,18 +113,57 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 }
 
 /// Handles the first bytes of a packet, from its IP header (`pkt`, at most [`PEEK_MAX`]
-/// bytes: the header, its options or extension headers and the ports).
+/// bytes: the header, its options or extension headers and the ports). With `dpvs`
+/// (`dpvs_compat`), DPVS's TOA and UOA "ipo" options are read too, when the packet carries no
+/// well-formed unified option (which wins).
 ///
 /// An option, well-formed or not, makes the namespace's state if it has none (it is counted
 /// there); a packet without one needs the state only if there is one (a SYN forgets a record).
-pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8]) {
-    match option_codec::parse_packet(pkt) {
-        Ok(Some(p)) => {
-            if let Some(ctx) = net.activate() {
-                record(&ctx, pkt, &p);
-            }
+pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) {
+    let unified = option_codec::parse_packet(pkt);
+    if let Ok(Some(p)) = &unified {
+        if let Some(ctx) = net.activate() {
+            record(
+                &ctx,
+                pkt,
+                p.protocol,
+                p.outer_tuple(pkt),
+                &p.carried,
+                Counter::OptionsValid,
+            );
         }
-        Ok(None) => {
+        return;
+    }
+    if dpvs {
+        match dpvs_codec::parse_packet(pkt) {
+            Ok(Some(d)) if d.opp.is_none() => {
+                if let Some(ctx) = net.activate() {
+                    let counter = match d.kind {
+                        dpvs_codec::Kind::Toa => Counter::OptionsDpvsToa,
+                        _ => Counter::OptionsDpvsUoaIpo,
+                    };
+                    let carried = d.client.to_carried();
+                    record(&ctx, pkt, d.protocol, d.outer_tuple(pkt), &carried, counter);
+                }
+                return;
+            }
+            // A malformed DPVS option in a packet the unified parser found nothing wrong
+            // with: counted and named as DPVS's.
+            Err(e) if unified.is_ok() => {
+                if let Some(ctx) = net.activate() {
+                    ctx.count(Counter::OptionsDpvsMalformed);
+                    if let Some((family, saddr, _)) = option_codec::outer_addresses(pkt) {
+                        ctx.log_malformed(e.name(), family, &saddr);
+                    }
+                    forget_on_syn(&ctx, pkt);
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+    match unified {
+        Ok(_) => {
             if let Some(ctx) = net.state() {
                 forget_on_syn(&ctx, pkt);
             }
@@ -139,14 +201,22 @@ fn forget_on_syn<S: NamespaceState>(ctx: &S, pkt: &[u8]) {
     }
 }
 
-/// A well-formed option: counted, and recorded if its packet is TCP or UDP from a trusted
-/// source.
-fn record<S: NamespaceState>(ctx: &S, pkt: &[u8], parsed: &option_codec::Parsed) {
-    if parsed.protocol != IPPROTO_TCP && parsed.protocol != IPPROTO_UDP {
+/// A well-formed option carrying `carried` in a packet of `protocol` (its tuple `tuple`):
+/// counted (`valid`, the format's counter), and recorded if its packet is TCP or UDP from a
+/// trusted source.
+fn record<S: NamespaceState>(
+    ctx: &S,
+    pkt: &[u8],
+    protocol: u8,
+    tuple: Option<option_codec::OuterTuple>,
+    carried: &Carried,
+    valid: Counter,
+) {
+    if protocol != IPPROTO_TCP && protocol != IPPROTO_UDP {
         ctx.count(Counter::OptionsNotTcpUdp);
         return;
     }
-    let Some(t) = parsed.outer_tuple(pkt) else {
+    let Some(t) = tuple else {
         // The ports are not within the bytes the parser was given.
         ctx.count_index(stats::malformed(option_codec::Error::Truncated));
         return;
@@ -156,7 +226,7 @@ fn record<S: NamespaceState>(ctx: &S, pkt: &[u8], parsed: &option_codec::Parsed)
         ctx.log_untrusted(t.family, &t.saddr);
         return;
     }
-    ctx.count(Counter::OptionsValid);
+    ctx.count(valid);
     // A TCP connection's addresses are set once: an option with other addresses for a tuple
     // that has a record is ignored (a forged ACK needs no valid sequence number to reach
     // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
@@ -166,10 +236,9 @@ fn record<S: NamespaceState>(ctx: &S, pkt: &[u8], parsed: &option_codec::Parsed)
     let (mut outcome, grow) = {
         let mut l = ctx.lock();
         let outcome = if t.protocol == IPPROTO_TCP {
-            l.table
-                .insert_with(&key, &parsed.carried, now, OnConflict::Keep)
+            l.table.insert_with(&key, carried, now, OnConflict::Keep)
         } else {
-            l.table.insert(&key, &parsed.carried, now)
+            l.table.insert(&key, carried, now)
         };
         // The first record of a table still at its small size: have it grown now.
         let grow =
@@ -184,7 +253,7 @@ fn record<S: NamespaceState>(ctx: &S, pkt: &[u8], parsed: &option_codec::Parsed)
         outcome = ctx
             .lock()
             .table
-            .insert_with(&key, &parsed.carried, now, OnConflict::Replace);
+            .insert_with(&key, carried, now, OnConflict::Replace);
     }
     let counter = match outcome {
         Insert::New => Counter::RecordsNew,
@@ -386,6 +455,9 @@ fn answer<S: NamespaceState>(
     let c: Carried = ctx.lock().table.lookup(&Query::exact(*key), now)?;
     let len = if peer {
         sockaddr(c.family, &c.cip, c.cport, out)
+    } else if c.vport == 0 && c.vip == [0; 16] {
+        // A record from DPVS's formats carries no VIP: the socket's own address stands.
+        return None;
     } else {
         sockaddr(c.family, &c.vip, c.vport, out)
     };

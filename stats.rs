@@ -61,6 +61,12 @@ pub(crate) enum Counter {
     /// Options for a live TCP connection's tuple carrying other addresses than its record:
     /// ignored (a forged packet, or a confused balancer); only a SYN starts a new record.
     OptionsIgnoredLiveTcp,
+    /// DPVS TOA options (TCP option 254) read (`dpvs_compat`), well-formed.
+    OptionsDpvsToa,
+    /// DPVS UOA "ipo" options (IPv4 option 31, length 8 or 20) read, well-formed.
+    OptionsDpvsUoaIpo,
+    /// DPVS options rejected by their parser (the kernel log names the check).
+    OptionsDpvsMalformed,
 }
 
 /// Names of the fixed counters, in [`Counter`] order.
@@ -84,10 +90,13 @@ const NAMES: [&str; FIXED as usize] = [
     "options_untrusted",
     "getname_kept_for_kernel",
     "options_ignored_live_tcp",
+    "options_dpvs_toa",
+    "options_dpvs_uoa_ipo",
+    "options_dpvs_malformed",
 ];
 
 /// Number of fixed counters.
-pub(crate) const FIXED: u32 = Counter::OptionsIgnoredLiveTcp as u32 + 1;
+pub(crate) const FIXED: u32 = Counter::OptionsDpvsMalformed as u32 + 1;
 /// All counters: the fixed ones, then one per malformed-option kind.
 pub(crate) const TOTAL: u32 = FIXED + Error::COUNT as u32;
 

@@ -40,6 +40,9 @@ mod netns;
 // tool use all of it); the module uses the parser only.
 #[allow(unreachable_pub, dead_code)]
 mod option_codec;
+// DPVS's formats (dpvs_compat): as option_codec, `pub` for the host crate.
+#[allow(unreachable_pub, dead_code)]
+mod dpvs_codec;
 mod path;
 mod records;
 mod sockopt;

@@ -159,10 +159,11 @@ fn_setup() {
 }
 
 # fn_start_lb: toa-uoa-lb on the TUN device in the balancer; counters in $FN_TMP/lb.stats,
-# one line per packet in $FN_TMP/lb.log.
+# one line per packet in $FN_TMP/lb.log. FN_LB_FORMAT: what it inserts (its --format).
 fn_start_lb() {
 	rm -f "$FN_TMP/lb.ready"
 	fn_bg $NS_B "$FN_TMP/lb.log" "$FN_LB" --tun $FN_TUN --stats "$FN_TMP/lb.stats" \
+		--format "${FN_LB_FORMAT:-unified}" \
 		--translate "$VIP46=$INNER46,$POOL46" --translate "$VIP64=$INNER64,$POOL64" \
 		--ready "$FN_TMP/lb.ready" --verbose
 	fn_wait_for "$FN_TMP/lb.ready"

@@ -14,6 +14,10 @@ extern crate std;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../option_codec.rs"]
 mod option_codec;
+// DPVS's formats, which the kernel path reads with dpvs_compat.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../dpvs_codec.rs"]
+mod dpvs_codec;
 
 mod mem;
 

@@ -240,6 +240,11 @@ fn sock(outer: Family, protocol: u8) -> Sock {
     s
 }
 
+/// A packet through the path without dpvs_compat.
+fn rx(net: &FakeNet, p: &[u8]) {
+    path::rx(net, p, false)
+}
+
 /// getpeername (`peer`) or getsockname through the path, with room for anything.
 fn getname(net: &FakeNet, s: &Sock, peer: bool) -> Option<Vec<u8>> {
     let mut out = [0u8; SOCKADDR_IN6_LEN];
@@ -292,7 +297,7 @@ fn an_option_records_and_getname_answers_in_all_cases() {
             for protocol in [IPPROTO_TCP, IPPROTO_UDP] {
                 let net = FakeNet::new("");
                 let p = option_packet(outer, &c, protocol, false);
-                path::rx(&net, &p);
+                rx(&net, &p);
                 assert_eq!(net.records(), 1);
                 assert_eq!(net.counter(Counter::OptionsValid), 1);
                 assert_eq!(net.counter(Counter::RecordsNew), 1);
@@ -310,7 +315,7 @@ fn an_option_records_and_getname_answers_in_all_cases() {
                 );
                 assert_eq!(net.counter(Counter::GetnameRewritten), 2);
                 // The same option again only refreshes.
-                path::rx(&net, &p);
+                rx(&net, &p);
                 assert_eq!(net.counter(Counter::RecordsRefreshed), 1);
                 assert_eq!(net.state.grow_asked.get(), 1, "asked once");
             }
@@ -321,12 +326,12 @@ fn an_option_records_and_getname_answers_in_all_cases() {
 #[test]
 fn a_plain_packet_does_not_make_the_state() {
     let net = FakeNet::new("");
-    path::rx(&net, &plain_packet(Family::V4, IPPROTO_TCP, false));
+    rx(&net, &plain_packet(Family::V4, IPPROTO_TCP, false));
     assert!(!net.active.get());
     // Without memory an option is dropped quietly: nothing to count it in.
     let mut net = FakeNet::new("");
     net.memory = false;
-    path::rx(
+    rx(
         &net,
         &option_packet(Family::V4, &packets::carried4(), IPPROTO_UDP, false),
     );
@@ -338,7 +343,7 @@ fn a_plain_packet_does_not_make_the_state() {
 fn untrusted_and_malformed_options_are_counted_and_named() {
     let net = FakeNet::new("10.0.0.0/8");
     let c = packets::carried4();
-    path::rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, false));
+    rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, false));
     assert_eq!(net.records(), 0);
     assert_eq!(net.counter(Counter::OptionsUntrusted), 1);
     assert_eq!(*net.state.logs.borrow(), ["untrusted"]);
@@ -346,7 +351,7 @@ fn untrusted_and_malformed_options_are_counted_and_named() {
     let net = FakeNet::new("");
     let mut p = option_packet(Family::V4, &c, IPPROTO_UDP, false);
     p[21] = 13; // the type-31 option's length: neither 16 nor 40
-    path::rx(&net, &p);
+    rx(&net, &p);
     assert_eq!(net.records(), 0);
     assert_eq!(net.malformed(), 1);
     assert_eq!(net.state.logs.borrow().len(), 1);
@@ -358,7 +363,7 @@ fn options_on_other_transports_are_counted_not_recorded() {
     let net = FakeNet::new("");
     let c = packets::carried4();
     let p = packets::ipv4(&packets::v4_option(&c), 132, &[0; 12]); // SCTP
-    path::rx(&net, &p);
+    rx(&net, &p);
     assert_eq!(net.records(), 0);
     assert_eq!(net.counter(Counter::OptionsNotTcpUdp), 1);
 }
@@ -370,32 +375,32 @@ fn a_syn_forgets_the_tuple_unless_its_connection_is_live() {
         let k = key(outer, IPPROTO_TCP);
         let opt = option_packet(outer, &packets::carried4(), IPPROTO_TCP, true);
         let syn = plain_packet(outer, IPPROTO_TCP, false);
-        path::rx(&net, &opt);
+        rx(&net, &opt);
         assert_eq!(net.records(), 1);
         // A live connection on the tuple: the SYN opens nothing, the record stays.
         net.state.sockets.borrow_mut().push((k, true));
-        path::rx(&net, &syn);
+        rx(&net, &syn);
         assert_eq!(net.records(), 1);
         // A TIME_WAIT one is not live: a new connection, the old record goes.
         net.state.sockets.borrow_mut()[0].1 = false;
-        path::rx(&net, &syn);
+        rx(&net, &syn);
         assert_eq!(net.records(), 0);
         assert_eq!(net.counter(Counter::RecordsForgottenBySyn), 1);
         // A plain ACK forgets nothing.
-        path::rx(&net, &opt);
-        path::rx(&net, &plain_packet(outer, IPPROTO_TCP, true));
+        rx(&net, &opt);
+        rx(&net, &plain_packet(outer, IPPROTO_TCP, true));
         assert_eq!(net.records(), 1);
     }
     // A SYN from outside the trusted sources forgets nothing.
     let net = FakeNet::new("198.51.100.7/32");
-    path::rx(
+    rx(
         &net,
         &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, true),
     );
     assert_eq!(net.records(), 1);
     net.state.locked.borrow_mut().table.clear();
     let trusted = FakeNet::new("10.0.0.0/8");
-    path::rx(
+    rx(
         &trusted,
         &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, true),
     );
@@ -407,9 +412,9 @@ fn a_tcp_record_changes_only_on_a_syn_of_a_new_connection() {
     let net = FakeNet::new("");
     let (a, b) = (packets::carried4(), packets::carried6());
     let s = sock(Family::V4, IPPROTO_TCP);
-    path::rx(&net, &option_packet(Family::V4, &a, IPPROTO_TCP, true));
+    rx(&net, &option_packet(Family::V4, &a, IPPROTO_TCP, true));
     // Other addresses on an ACK: ignored (a forged packet needs no sequence number here).
-    path::rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, true));
+    rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, true));
     assert_eq!(net.counter(Counter::OptionsIgnoredLiveTcp), 1);
     let ca = ours(&a);
     assert_eq!(
@@ -421,11 +426,11 @@ fn a_tcp_record_changes_only_on_a_syn_of_a_new_connection() {
         .sockets
         .borrow_mut()
         .push((key(Family::V4, IPPROTO_TCP), true));
-    path::rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, false));
+    rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, false));
     assert_eq!(net.counter(Counter::OptionsIgnoredLiveTcp), 2);
     // On a SYN of a new connection: replaced.
     net.state.sockets.borrow_mut().clear();
-    path::rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, false));
+    rx(&net, &option_packet(Family::V4, &b, IPPROTO_TCP, false));
     assert_eq!(net.counter(Counter::RecordsReplaced), 1);
     let cb = ours(&b);
     assert_eq!(
@@ -437,7 +442,7 @@ fn a_tcp_record_changes_only_on_a_syn_of_a_new_connection() {
 #[test]
 fn getname_is_declined_where_no_record_can_answer() {
     let mut net = FakeNet::new("");
-    path::rx(
+    rx(
         &net,
         &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, true),
     );
@@ -467,7 +472,7 @@ fn getname_is_declined_where_no_record_can_answer() {
 fn an_ipv4_mapped_peer_is_the_ipv4_flow() {
     let net = FakeNet::new("");
     let c = packets::carried4();
-    path::rx(&net, &option_packet(Family::V4, &c, IPPROTO_TCP, true));
+    rx(&net, &option_packet(Family::V4, &c, IPPROTO_TCP, true));
     let mut mapped = [0u8; 16];
     mapped[10..12].copy_from_slice(&[0xff, 0xff]);
     let mut peer6 = mapped;
@@ -514,7 +519,7 @@ fn the_getname_buffer_room_follows_the_task() {
     // The 64 case: an IPv6 client on an IPv4 socket needs 28 bytes; with 16 the kernel's
     // answer stands, counted.
     let net = FakeNet::new("");
-    path::rx(
+    rx(
         &net,
         &option_packet(Family::V4, &packets::carried6(), IPPROTO_TCP, true),
     );
@@ -529,7 +534,7 @@ fn the_getname_buffer_room_follows_the_task() {
 fn getsockopt_lookups_are_counted() {
     let net = FakeNet::new("");
     let c = packets::carried4();
-    path::rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, false));
+    rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, false));
     let ctx = net.state().unwrap();
     // v1: type AF_INET, sport, dport, saddr, daddr (the datagram's tuple).
     let mut input = vec![0u8; 40];
@@ -589,8 +594,8 @@ fn expiry_grows_first_then_sweeps_idle_records_keeping_live_connections() {
     let idle = 300;
     let udp = option_packet(Family::V4, &packets::carried4(), IPPROTO_UDP, false);
     let tcp = option_packet(Family::V6, &packets::carried4(), IPPROTO_TCP, true);
-    path::rx(&net, &udp);
-    path::rx(&net, &tcp);
+    rx(&net, &udp);
+    rx(&net, &tcp);
     let ctx = net.state().unwrap();
     let small = ctx.lock().table.buckets();
     let mut rescheds = 0;
@@ -642,7 +647,7 @@ fn an_accepted_socket_keeps_the_module_operations_only_with_a_record_or_a_truste
         assert!(path::keeps_accepted(&FakeNet::new(""), &s));
         // Not trusted now, but a record (made while it was): kept.
         let net = FakeNet::new("");
-        path::rx(
+        rx(
             &net,
             &option_packet(outer, &packets::carried4(), IPPROTO_TCP, false),
         );
@@ -685,7 +690,7 @@ fn a_connected_udp_socket_takes_the_module_operations_only_with_a_record() {
         let s = sock(outer, IPPROTO_UDP);
         // Trusted peer, no record (a resolver's socket, say): the kernel's.
         assert!(!path::keeps_connected(&net, &s));
-        path::rx(
+        rx(
             &net,
             &option_packet(outer, &packets::carried6(), IPPROTO_UDP, false),
         );
@@ -694,4 +699,140 @@ fn a_connected_udp_socket_takes_the_module_operations_only_with_a_record() {
         assert!(!path::keeps_connected(&net, &Sock { peer_port: 1, ..s }));
         assert!(!path::keeps_connected(&net, &sock(outer, IPPROTO_TCP)));
     }
+}
+
+#[test]
+fn dpvs_formats_record_the_client_only_with_dpvs_compat() {
+    use packets::dpvs::{insert_ipopt_uoa, tcp_in_add_toa, Caddr};
+    let cip4 = [203, 0, 113, 9];
+    let mut cip6 = [0u8; 16];
+    cip6[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    cip6[15] = 9;
+    let cases: [(Family, u8, Caddr, Counter); 4] = [
+        (
+            Family::V4,
+            IPPROTO_TCP,
+            Caddr::In(cip4),
+            Counter::OptionsDpvsToa,
+        ),
+        (
+            Family::V6,
+            IPPROTO_TCP,
+            Caddr::In6(cip6),
+            Counter::OptionsDpvsToa,
+        ),
+        (
+            Family::V4,
+            IPPROTO_UDP,
+            Caddr::In(cip4),
+            Counter::OptionsDpvsUoaIpo,
+        ),
+        (
+            Family::V4,
+            IPPROTO_UDP,
+            Caddr::In6(cip6),
+            Counter::OptionsDpvsUoaIpo,
+        ),
+    ];
+    for (outer, protocol, caddr, counter) in cases {
+        // TOA goes on the ACK completing the handshake (never a SYN).
+        let plain = plain_packet(outer, protocol, true);
+        let p = if protocol == IPPROTO_TCP {
+            tcp_in_add_toa(&plain, caddr, 40000)
+        } else {
+            insert_ipopt_uoa(&plain, caddr, 40000)
+        };
+        // Without dpvs_compat: a TOA packet is an ordinary packet, an ipo is malformed.
+        let net = FakeNet::new("");
+        rx(&net, &p);
+        assert_eq!(net.records(), 0);
+        assert_eq!(net.counter(counter), 0);
+        // With it: the client, no VIP.
+        let net = FakeNet::new("");
+        path::rx(&net, &p, true);
+        assert_eq!(net.records(), 1, "{outer:?} {protocol} {caddr:?}");
+        assert_eq!(net.counter(counter), 1);
+        assert_eq!(net.counter(Counter::OptionsValid), 0);
+        let s = sock(outer, protocol);
+        let (family, cip) = match caddr {
+            Caddr::In(a) => (Family::V4, v4(a)),
+            Caddr::In6(a) => (Family::V6, a),
+        };
+        assert_eq!(getname(&net, &s, true), Some(sockaddr(family, &cip, 40000)));
+        // getsockname: the record has no VIP, the socket's own address stands.
+        assert_eq!(getname(&net, &s, false), None);
+        // From outside trusted_sources: counted as untrusted, not recorded.
+        let net = FakeNet::new("192.0.2.0/24,2001:db8:ffff::/48");
+        path::rx(&net, &p, true);
+        assert_eq!(net.records(), 0);
+        assert_eq!(net.counter(Counter::OptionsUntrusted), 1);
+    }
+}
+
+#[test]
+fn a_unified_option_wins_over_toa_and_a_bad_toa_is_counted() {
+    use packets::dpvs::{tcp_in_add_toa, tcpopt_addr, Caddr};
+    let c = packets::carried4();
+    let p = tcp_in_add_toa(
+        &option_packet(Family::V4, &c, IPPROTO_TCP, true),
+        Caddr::In([203, 0, 113, 9]),
+        40000,
+    );
+    let net = FakeNet::new("");
+    path::rx(&net, &p, true);
+    assert_eq!(net.counter(Counter::OptionsValid), 1);
+    assert_eq!(net.counter(Counter::OptionsDpvsToa), 0);
+    let want = ours(&c);
+    let s = sock(Family::V4, IPPROTO_TCP);
+    assert_eq!(
+        getname(&net, &s, true),
+        Some(sockaddr(want.family, &want.cip, want.cport))
+    );
+    // A TOA whose length byte is wrong: counted as a malformed DPVS option, logged.
+    let mut bad = tcp_in_add_toa(
+        &plain_packet(Family::V4, IPPROTO_TCP, true),
+        Caddr::In([203, 0, 113, 9]),
+        40000,
+    );
+    let at = bad
+        .windows(2)
+        .position(|w| w == &tcpopt_addr(Caddr::In([203, 0, 113, 9]), 40000)[..2])
+        .unwrap();
+    bad[at + 1] = 30;
+    let net = FakeNet::new("");
+    path::rx(&net, &bad, true);
+    assert_eq!(net.records(), 0);
+    assert_eq!(net.counter(Counter::OptionsDpvsMalformed), 1);
+    assert_eq!(net.state.logs.borrow().len(), 1);
+}
+
+#[test]
+fn tcp_packets_leave_early_unless_a_syn_may_forget_or_toa_may_be_first() {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    let five = 5 << 4;
+    let eight = 8 << 4;
+    // SYN: only if the namespace has TCP records.
+    assert!(path::tcp_matters([five, SYN], false, || None, || true));
+    assert!(!path::tcp_matters(
+        [five, SYN],
+        true,
+        || Some(254),
+        || false
+    ));
+    // Not a SYN: only with dpvs_compat, options, and kind 254 first.
+    assert!(!path::tcp_matters(
+        [eight, ACK],
+        false,
+        || Some(254),
+        || true
+    ));
+    assert!(!path::tcp_matters([five, ACK], true, || Some(254), || true));
+    assert!(!path::tcp_matters([eight, ACK], true, || Some(1), || true));
+    assert!(path::tcp_matters(
+        [eight, ACK],
+        true,
+        || Some(254),
+        || false
+    ));
 }

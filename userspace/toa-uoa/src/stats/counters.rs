@@ -123,6 +123,12 @@ pub fn help(name: &str) -> Option<&'static str> {
         "options_untrusted" => "Options from sources outside trusted_sources, ignored.",
         "records_live" => "Records in the table now.",
         "max_records" => "The most records the namespace's table may hold (max_records).",
+        "options_dpvs_toa" => "DPVS TOA options (TCP option 254) read with dpvs_compat.",
+        "options_dpvs_uoa_ipo" => "DPVS UOA ipo options (IPv4 option 31, length 8 or 20) read with dpvs_compat.",
+        "options_dpvs_malformed" => "DPVS options rejected by their parser (the kernel log names the check).",
+        "accepts_waiting" => {
+            "Module-wide: accept() calls waiting in the module's accept, each holding a module reference."
+        }
         "sockets_held" => {
             "Module-wide: sockets with the module's socket operations, each holding a module reference."
         }
