@@ -44,6 +44,7 @@ enum {
 	TOA_UOA_PEEK_MAX = 256,
 	/* errno values the kernel crate does not name on 6.12 */
 	TOA_UOA_EAFNOSUPPORT = EAFNOSUPPORT,
+	TOA_UOA_ENOTCONN = ENOTCONN,
 	/* The netfilter and socket constants the registrations use. */
 	TOA_UOA_NFPROTO_IPV4 = NFPROTO_IPV4,
 	TOA_UOA_NFPROTO_IPV6 = NFPROTO_IPV6,

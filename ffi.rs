@@ -810,6 +810,11 @@ impl SockoptCall<'_> {
     }
 }
 
+/// The errno for ENOTCONN (the kernel crate does not name it on 6.12).
+pub(crate) fn enotconn() -> Error {
+    Error::from_errno(-(bindings::TOA_UOA_ENOTCONN as i32))
+}
+
 /// The errno for EAFNOSUPPORT (the kernel crate does not name it on 6.12).
 pub(crate) fn eafnosupport() -> Error {
     Error::from_errno(-(bindings::TOA_UOA_EAFNOSUPPORT as i32))
@@ -831,7 +836,7 @@ pub(crate) trait Handler: 'static {
     fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family);
 
     /// getsockopt(UOA_SO_GET_LOOKUP*) on a socket of `protocol` in `net`; 0 or an error.
-    fn getsockopt(net: Net<'_>, protocol: u8, optname: i32, call: &mut SockoptCall<'_>) -> Result;
+    fn getsockopt(net: Net<'_>, sock: &Sock, optname: i32, call: &mut SockoptCall<'_>) -> Result;
 
     /// Whether a getname on a socket like `sock` in `net` might be answered from a record
     /// (the others are declined at entry).
@@ -914,7 +919,7 @@ unsafe extern "C" fn sockopt_get<H: Handler>(
         // SAFETY: nf_getsockopt passes its own int by pointer, for the call.
         len: unsafe { &mut *len.as_ptr() },
     };
-    match H::getsockopt(net, view.sock.protocol, optval, &mut call) {
+    match H::getsockopt(net, &view.sock, optval, &mut call) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -1397,8 +1402,26 @@ const SO_FIRST: c_int = UOA_SO_GET_LOOKUP;
 const SO_END: c_int = UOA_SO_GET_LOOKUP1 + 1;
 
 impl<H: Handler> SockoptRegistration<H> {
-    /// Registers for PF_INET (`v6` false) or PF_INET6, or says who holds the optnames.
+    /// Registers the UOA look-ups for PF_INET (`v6` false) or PF_INET6, or says who holds the
+    /// optnames.
     pub(crate) fn new(module: &'static ThisModule, v6: bool) -> impl PinInit<Self, Error> {
+        Self::register(module, v6, SO_FIRST, SO_END, "2048..2049", "DPVS uoa.ko")
+    }
+
+    /// Registers DPVS toa.ko's NAT64 look-up (PF_INET, optname 4096), or says who holds it.
+    pub(crate) fn new_nat64(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let first = path::TOA_SO_GET_LOOKUP;
+        Self::register(module, false, first, first + 1, "4096", "DPVS toa.ko")
+    }
+
+    fn register(
+        module: &'static ThisModule,
+        v6: bool,
+        first: c_int,
+        end: c_int,
+        names: &'static str,
+        holder: &'static str,
+    ) -> impl PinInit<Self, Error> {
         let owner = module.as_ptr().cast::<bindings::module>();
         kernel::try_pin_init!(Self {
             ops <- opaque_try_init(move |ops: *mut bindings::nf_sockopt_ops| {
@@ -1411,14 +1434,18 @@ impl<H: Handler> SockoptRegistration<H> {
                     } else {
                         bindings::TOA_UOA_PF_INET
                     } as u8;
-                    (*ops).get_optmin = SO_FIRST;
-                    (*ops).get_optmax = SO_END;
+                    (*ops).get_optmin = first;
+                    (*ops).get_optmax = end;
                     (*ops).get = Some(sockopt_get::<H>);
                     (*ops).owner = owner;
                     bindings::nf_register_sockopt(ops)
                 };
                 if err == code::EBUSY.to_errno() {
-                    pr_err!("getsockopt optnames 2048..2049 are taken by another module (DPVS uoa.ko?): unload it first\n");
+                    pr_err!(
+                        "getsockopt optnames {} are taken by another module ({}?): unload it first\n",
+                        names,
+                        holder
+                    );
                     return Err(code::EBUSY);
                 }
                 if err != 0 {

@@ -14,7 +14,7 @@ use crate::expiry;
 use crate::ffi::{self, Net, NetCtx, SeqFile, SockoptCall};
 use crate::flow::Key;
 use crate::option_codec::Family;
-use crate::path;
+use crate::path::{self, Sock};
 use crate::records::Table;
 use crate::sockopt::MAX_LEN;
 use crate::state::{Locked, Namespace, NamespaceState, NetState};
@@ -118,10 +118,20 @@ pub(crate) fn gc(ctx: &NetCtx<'_>) -> u64 {
 /// (no memory) the answer is the same, only uncounted: no state, no record.
 pub(crate) fn getsockopt(
     net: Net<'_>,
-    protocol: u8,
+    sock: &Sock,
     optname: i32,
     call: &mut SockoptCall<'_>,
 ) -> Result {
+    if optname == path::TOA_SO_GET_LOOKUP {
+        let optlen = usize::try_from(call.optlen()).unwrap_or(0);
+        let mut out = [0u8; path::NAT64_PEER_LEN];
+        return match path::nat64_peer(&net, sock, optlen, &mut out) {
+            Ok(()) => call.answer(&out),
+            Err(path::Nat64Error::NotConnected) => Err(ffi::enotconn()),
+            Err(path::Nat64Error::Invalid) => Err(code::EINVAL),
+        };
+    }
+    let protocol = sock.protocol;
     let ctx = Namespace::activate(&net);
     let ctx = ctx.as_ref();
     let Ok(optlen) = usize::try_from(call.optlen()) else {

@@ -469,6 +469,52 @@ fn answer<S: NamespaceState>(
     Some(len)
 }
 
+/// DPVS toa.ko's NAT64 look-up: getsockopt(IPPROTO_IP, TOA_SO_GET_LOOKUP) on an IPv4 TCP
+/// socket whose client is IPv6.
+pub(crate) const TOA_SO_GET_LOOKUP: i32 = 4096;
+/// sizeof(struct toa_nat64_peer { struct in6_addr saddr; __u16 port; }), padding included.
+pub(crate) const NAT64_PEER_LEN: usize = 20;
+
+/// Why a NAT64 look-up has no answer (as DPVS's toa.ko says it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nat64Error {
+    /// ENOTCONN: the socket has no peer.
+    NotConnected,
+    /// EINVAL: a buffer shorter than the structure, no record, or an IPv4 client.
+    Invalid,
+}
+
+/// The answer to DPVS toa.ko's NAT64 look-up on `sock` (`optlen`: the caller's buffer's
+/// length): its record's IPv6 client as a `struct toa_nat64_peer` (address, port in network
+/// order, two bytes of padding), written whole into `out`.
+pub(crate) fn nat64_peer<N: Namespace>(
+    net: &N,
+    sock: &Sock,
+    optlen: usize,
+    out: &mut [u8; NAT64_PEER_LEN],
+) -> Result<(), Nat64Error> {
+    if optlen < NAT64_PEER_LEN {
+        return Err(Nat64Error::Invalid);
+    }
+    if sock.protocol != IPPROTO_TCP || !connected(sock) {
+        return Err(Nat64Error::NotConnected);
+    }
+    let ctx = net.state().ok_or(Nat64Error::Invalid)?;
+    let now = ctx.now();
+    let c = ctx
+        .lock()
+        .table
+        .lookup(&Query::exact(key_of_sock(sock)), now)
+        .ok_or(Nat64Error::Invalid)?;
+    if c.family != Family::V6 {
+        return Err(Nat64Error::Invalid);
+    }
+    out.fill(0);
+    out[..16].copy_from_slice(&c.cip);
+    out[16..18].copy_from_slice(&c.cport.to_be_bytes());
+    Ok(())
+}
+
 /// A getsockopt look-up of the namespace's records through the ABI, counted: `input` is what
 /// the caller's buffer held (`optlen` its length), `out` the answer's bytes (every one
 /// written), of the length returned. Without the namespace's state (`ctx` `None`: no memory

@@ -27,6 +27,7 @@ use crate::ffi::{
     SocketOps, SocketProbe, SockoptCall, SockoptRegistration,
 };
 use crate::option_codec::Family;
+use crate::path::Sock;
 
 mod abi;
 mod compat_v0;
@@ -83,8 +84,8 @@ impl Handler for Callbacks {
         hooks::packet(net, skb, family)
     }
 
-    fn getsockopt(net: Net<'_>, protocol: u8, optname: i32, call: &mut SockoptCall<'_>) -> Result {
-        netns::getsockopt(net, protocol, optname, call)
+    fn getsockopt(net: Net<'_>, sock: &Sock, optname: i32, call: &mut SockoptCall<'_>) -> Result {
+        netns::getsockopt(net, sock, optname, call)
     }
 
     fn getname_wanted(net: Net<'_>, sock: &SockView) -> bool {
@@ -145,6 +146,8 @@ impl Registrations {
 
 /// The module: its registrations, pinned in one allocation.
 struct ToaUoa {
+    /// DPVS toa.ko's NAT64 look-up, when loaded with dpvs_compat=1 (dropped first).
+    _nat64: Option<Pin<KBox<SockoptRegistration<Callbacks>>>>,
     _registrations: Pin<KBox<Registrations>>,
     params: ffi::Params,
 }
@@ -155,6 +158,15 @@ impl kernel::Module for ToaUoa {
         // parameter, before this runs.
         let params = ffi::params();
         let registrations = KBox::pin_init(Registrations::new(module), GFP_KERNEL)?;
+        // Only when asked for at load: DPVS's toa.ko holds the same optname.
+        let nat64 = if ffi::dpvs_compat() {
+            Some(KBox::pin_init(
+                SockoptRegistration::new_nat64(module),
+                GFP_KERNEL,
+            )?)
+        } else {
+            None
+        };
         let any = ffi::with_trusted(|s| {
             pr_info!(
                 "loaded: max_records={} idle_timeout={}s trusted_sources={}\n",
@@ -175,6 +187,7 @@ impl kernel::Module for ToaUoa {
             );
         }
         Ok(ToaUoa {
+            _nat64: nat64,
             _registrations: registrations,
             params,
         })

@@ -209,7 +209,8 @@ fn_tcp() {
 	done
 	tail -n +"$((before + 1))" "$log" | awk '/"GET \// { print "http", $1; exit }' >"$FN_TMP/$name"
 	rm -f "$FN_TMP/getname.ready"
-	ip netns exec $NS_S "$FN_TMP/toa_getname" "$s" 8081 --ready "$FN_TMP/getname.ready" \
+	# shellcheck disable=SC2086 # FN_GETNAME_ARGS: extra flags, word-split on purpose
+	ip netns exec $NS_S "$FN_TMP/toa_getname" "$s" 8081 ${FN_GETNAME_ARGS:-} --ready "$FN_TMP/getname.ready" \
 		</dev/null >"$FN_TMP/$name.getname" 2>&1 &
 	local srv=$!
 	fn_wait_for "$FN_TMP/getname.ready"

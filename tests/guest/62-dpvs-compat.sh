@@ -3,7 +3,8 @@
 # A DPVS balancer's formats (dpvs_compat=1): the FullNAT scenario of test 60 with toa-uoa-lb
 # playing DPVS (--format dpvs-ipo: TCP option 254 "TOA" on the handshake-completing ACK and
 # the first data; IPv4 option 31 of 8 or 20 bytes "UOA ipo" on UDP over IPv4). Unmodified
-# servers: http.server's log, accept and getpeername show the client, in every family case;
+# servers: http.server's log, accept and getpeername show the client, in every family case,
+# and DPVS toa.ko's NAT64 getsockopt (4096) answers an IPv6 client;
 # getsockname keeps the server's own address (DPVS carries no VIP); the UDP v1 look-up answers
 # the client with an all-zero VIP. Counted per format, none as the unified option's. With
 # dpvs_compat=0 (written while loaded) the same connection shows the balancer's address.
@@ -22,6 +23,8 @@ setup_ns fn_client fn_lb fn_server
 # shellcheck disable=SC2154 # set by setup_ns
 NS_C=$fn_client NS_B=$fn_lb NS_S=$fn_server
 FN_LB_FORMAT=dpvs-ipo
+# DPVS toa.ko's NAT64 look-up too (getsockopt(IPPROTO_IP, 4096)), served with dpvs_compat=1.
+FN_GETNAME_ARGS=--nat64
 fn_prepare
 _pids+=("${FN_PIDS[@]}")
 
@@ -38,6 +41,12 @@ tcp_case() {
 	if [ "$2" = with ]; then
 		expect_eq accept "$(fn_get "$name" accept)" "ipv$(fn_cfam "$fam") $c $((cport + 1)) $len"
 		expect_eq getpeername "$(fn_get "$name" getpeername)" "ipv$(fn_cfam "$fam") $c $((cport + 1)) $len"
+		# The NAT64 look-up answers an IPv6 client only, as DPVS's toa.ko does.
+		if [ "$(fn_cfam "$fam")" = 6 ]; then
+			expect_eq "NAT64 look-up" "$(fn_get "$name" nat64)" "$c $((cport + 1)) len 20"
+		else
+			expect_eq "NAT64 look-up (IPv4 client)" "$(fn_get "$name" nat64)" "error EINVAL"
+		fi
 	else
 		expect_eq "accept address" "$(fn_get "$name" accept | cut -d' ' -f1-2)" "ipv$(fn_sfam "$fam") $(fn_addr "$fam" BS)"
 	fi

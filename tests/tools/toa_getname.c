@@ -4,17 +4,27 @@
  * struct sockaddr_in6, then calls getpeername and getsockname with sockaddr_in6 buffers,
  * and prints each answer as "what: family address port len". With --short it also asks
  * getpeername with a 16-byte buffer (shows the kernel's truncation: len reports the full
- * size). The listening socket's family follows the address given.
+ * size). With --nat64 it also asks DPVS toa.ko's NAT64 look-up (getsockopt(IPPROTO_IP,
+ * 4096, struct toa_nat64_peer)) and prints "nat64: address port" or "nat64: error NAME".
+ * The listening socket's family follows the address given.
  *
- *   toa_getname BIND_ADDR PORT [--short] [--ready FILE]
+ *   toa_getname BIND_ADDR PORT [--short] [--nat64] [--ready FILE]
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* DPVS kmod/toa/toa.h's NAT64 look-up, as applications patched for DPVS declare it. */
+#define TOA_SO_GET_LOOKUP 4096
+struct toa_nat64_peer {
+	struct in6_addr saddr;
+	unsigned short port;
+};
 
 static void display(const char *what, const struct sockaddr_in6 *addr, socklen_t len)
 {
@@ -38,7 +48,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 addr;
 	struct sockaddr_storage bind_addr;
 	socklen_t len;
-	int family, lfd, fd, one = 1, i, shortbuf = 0;
+	int family, lfd, fd, one = 1, i, shortbuf = 0, nat64 = 0;
 	const char *ready = NULL;
 	char data[64];
 
@@ -49,6 +59,8 @@ int main(int argc, char **argv)
 	for (i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--short"))
 			shortbuf = 1;
+		else if (!strcmp(argv[i], "--nat64"))
+			nat64 = 1;
 		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
 			ready = argv[++i];
 	}
@@ -106,6 +118,20 @@ int main(int argc, char **argv)
 		if (getpeername(fd, (struct sockaddr *)small, &len) == 0)
 			printf("short: family %d port %d len %u\n", ((struct sockaddr *)small)->sa_family,
 			       ntohs(((struct sockaddr_in *)small)->sin_port), (unsigned int)len);
+	}
+	if (nat64) {
+		struct toa_nat64_peer peer;
+		char buf[INET6_ADDRSTRLEN];
+
+		len = sizeof(peer);
+		if (getsockopt(fd, IPPROTO_IP, TOA_SO_GET_LOOKUP, &peer, &len) == 0)
+			printf("nat64: %s %d len %u\n",
+			       inet_ntop(AF_INET6, &peer.saddr, buf, sizeof(buf)), ntohs(peer.port),
+			       (unsigned int)len);
+		else
+			printf("nat64: error %s\n", errno == EINVAL ? "EINVAL" :
+			       errno == ENOPROTOOPT ? "ENOPROTOOPT" :
+			       errno == ENOTCONN ? "ENOTCONN" : "other");
 	}
 	close(fd);
 	close(lfd);

@@ -836,3 +836,35 @@ fn tcp_packets_leave_early_unless_a_syn_may_forget_or_toa_may_be_first() {
         || false
     ));
 }
+
+#[test]
+fn the_nat64_look_up_answers_an_ipv6_client_as_dpvs_toa_does() {
+    use path::Nat64Error::{Invalid, NotConnected};
+    let mut out = [0xa5u8; path::NAT64_PEER_LEN];
+    let net = FakeNet::new("");
+    let s = sock(Family::V4, IPPROTO_TCP);
+    // No state, no record: EINVAL.
+    assert_eq!(path::nat64_peer(&net, &s, 20, &mut out), Err(Invalid));
+    rx(
+        &net,
+        &option_packet(Family::V4, &packets::carried6(), IPPROTO_TCP, false),
+    );
+    assert_eq!(path::nat64_peer(&net, &s, 19, &mut out), Err(Invalid));
+    let unconnected = Sock { peer_port: 0, ..s };
+    assert_eq!(
+        path::nat64_peer(&net, &unconnected, 20, &mut out),
+        Err(NotConnected)
+    );
+    assert_eq!(path::nat64_peer(&net, &s, 20, &mut out), Ok(()));
+    let want = ours(&packets::carried6());
+    assert_eq!(&out[..16], &want.cip);
+    assert_eq!(&out[16..18], &want.cport.to_be_bytes());
+    assert_eq!(&out[18..], &[0, 0]);
+    // An IPv4 client: EINVAL.
+    let net = FakeNet::new("");
+    rx(
+        &net,
+        &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, false),
+    );
+    assert_eq!(path::nat64_peer(&net, &s, 20, &mut out), Err(Invalid));
+}
