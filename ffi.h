@@ -135,6 +135,13 @@ void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len
 unsigned int toa_uoa_skb_network_len(const struct sk_buff *skb);
 const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned int len,
 			   u8 *buf);
+/*
+ * Removes `len` bytes at `off` from the IP header (moving the IP header up to them), writes
+ * `protocol` at `protocol_at` and lowers the IPv4 total length (and fixes the header
+ * checksum) or the IPv6 payload length: 0, or an error with the packet unchanged.
+ */
+int toa_uoa_skb_remove_header(struct sk_buff *skb, unsigned int off, unsigned int len,
+			      unsigned int protocol_at, u8 protocol);
 
 /* Sockets. */
 /* false: no struct sock (the view is not filled). */
@@ -227,6 +234,7 @@ void toa_uoa_log_malformed6(const u8 *kind, size_t kind_len, const u8 *saddr);
 void toa_uoa_log_untrusted4(const u8 *saddr);
 void toa_uoa_log_untrusted6(const u8 *saddr);
 void toa_uoa_log_no_memory(void);
+void toa_uoa_log_opp_not_removed(void);
 
 /* Time, scheduling, randomness, user memory. */
 u64 toa_uoa_jiffies(void);

@@ -241,6 +241,13 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_trusted_sources_get(
     })
 }
 
+/// Says in the kernel log (ratelimited) that an opp header could not be removed (no memory
+/// to make the packet writable): the datagram does not reach UDP.
+pub(crate) fn log_opp_not_removed() {
+    // SAFETY: a ratelimited printk with a constant format.
+    unsafe { bindings::toa_uoa_log_opp_not_removed() }
+}
+
 /// Says in the kernel log (ratelimited: anyone can send such packets) that a malformed
 /// option of kind `kind` came from `saddr`, so that the operator can find the sender.
 pub(crate) fn log_malformed(kind: &str, family: Family, saddr: &[u8; 16]) {
@@ -349,6 +356,31 @@ impl<'a> Skb<'a> {
     pub(crate) fn len(&self) -> usize {
         // SAFETY: the skb is valid for the hook's duration ('a).
         unsafe { bindings::toa_uoa_skb_network_len(self.skb.as_ptr()) as usize }
+    }
+
+    /// Removes the `len` bytes at `off` from the IP header (a header between the IP header
+    /// and the transport's), writes `protocol` into the byte at `protocol_at` (the IPv4
+    /// protocol field or the IPv6 Next Header) and lowers the IP length by `len`; false if
+    /// the packet could not be made writable (it is then left as it was).
+    pub(crate) fn remove_header(
+        &self,
+        off: usize,
+        len: usize,
+        protocol_at: usize,
+        protocol: u8,
+    ) -> bool {
+        let (Ok(off), Ok(len), Ok(at)) = (
+            u32::try_from(off),
+            u32::try_from(len),
+            u32::try_from(protocol_at),
+        ) else {
+            return false;
+        };
+        // SAFETY: the skb is valid for the hook's duration, and a LOCAL_IN hook may change
+        // it (the helper makes it writable first, and checks the offsets against it).
+        unsafe {
+            bindings::toa_uoa_skb_remove_header(self.skb.as_ptr(), off, len, at, protocol) == 0
+        }
     }
 
     /// `buf.len()` bytes at `off` from the IP header: in place where they are linear, else

@@ -263,6 +263,40 @@ const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned
 	return skb_header_pointer(skb, skb_network_offset(skb) + off, len, buf);
 }
 
+int toa_uoa_skb_remove_header(struct sk_buff *skb, unsigned int off, unsigned int len,
+			      unsigned int protocol_at, u8 protocol)
+{
+	u8 *nh;
+	int err;
+
+	if (skb_network_offset(skb) != 0 || protocol_at >= off || off + len > skb->len)
+		return -EINVAL;
+	err = skb_ensure_writable(skb, off + len);
+	if (err)
+		return err;
+	nh = skb_network_header(skb);
+	/* The checksum over what is removed is no longer known to match: UDP verifies it. */
+	if (skb->ip_summed == CHECKSUM_COMPLETE)
+		skb->ip_summed = CHECKSUM_NONE;
+	memmove(nh + len, nh, off);
+	__skb_pull(skb, len);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, off);
+	nh = skb_network_header(skb);
+	nh[protocol_at] = protocol;
+	if ((nh[0] >> 4) == 4) {
+		struct iphdr *iph = (struct iphdr *)nh;
+
+		iph->tot_len = htons(ntohs(iph->tot_len) - len);
+		ip_send_check(iph);
+	} else {
+		struct ipv6hdr *ip6h = (struct ipv6hdr *)nh;
+
+		ip6h->payload_len = htons(ntohs(ip6h->payload_len) - len);
+	}
+	return 0;
+}
+
 /* ---- sockets ---- */
 
 bool toa_uoa_sock_view(const struct sock *sk, unsigned int net_id, struct toa_uoa_sock_view *v)
@@ -465,6 +499,11 @@ void toa_uoa_log_untrusted4(const u8 *saddr)
 void toa_uoa_log_untrusted6(const u8 *saddr)
 {
 	pr_warn_ratelimited("toa_uoa: option from %pI6c ignored: not in trusted_sources\n", saddr);
+}
+
+void toa_uoa_log_opp_not_removed(void)
+{
+	pr_warn_ratelimited("toa_uoa: no memory to remove a DPVS opp header: the datagram does not reach UDP\n");
 }
 
 void toa_uoa_log_no_memory(void)

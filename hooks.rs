@@ -2,10 +2,11 @@
 
 //! The kernel path's two ends as the kernel hands them over: a packet at the LOCAL_IN hooks
 //! (an skb, read without being touched) and a getname call (a socket, the task making the
-//! call), turned into what `path` decides on. Packets are never dropped or changed.
+//! call), turned into what `path` decides on. Packets are never dropped, and changed only to
+//! remove a DPVS opp header (`dpvs_compat`).
 
 use crate::ffi::{self, HookNet, Net, Skb, SockView};
-use crate::option_codec::Family;
+use crate::option_codec::{Family, IPPROTO_UDP};
 use crate::path::{self, HEAD_LEN, PEEK_MAX, SOCKADDR_IN6_LEN};
 
 /// A packet at LOCAL_IN. Almost none carry IP options or IPv6 extension headers: those
@@ -39,7 +40,7 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
         let tcp_records = || found.insert(net.get()).is_some_and(|n| n.has_records(true));
         path::tcp_matters([doff, flags], dpvs, first_option, tcp_records)
     };
-    if path::passes(h, family, tcp_may_matter) {
+    if path::passes(h, family, dpvs, tcp_may_matter) {
         return;
     }
     let Some(net) = found.unwrap_or_else(|| net.get()) else {
@@ -47,8 +48,15 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     };
     let mut buf = [0u8; PEEK_MAX];
     let len = skb.len().min(PEEK_MAX);
-    if let Some(pkt) = buf.get_mut(..len).and_then(|b| skb.peek(0, b)) {
-        path::rx(&net, pkt, dpvs);
+    let opp = buf
+        .get_mut(..len)
+        .and_then(|b| skb.peek(0, b))
+        .and_then(|pkt| path::rx(&net, pkt, dpvs));
+    if let Some(opp) = opp {
+        // DPVS's opp header goes, so that UDP gets the datagram as the client sent it.
+        if !skb.remove_header(opp.offset, opp.len, opp.protocol_field, IPPROTO_UDP) {
+            ffi::log_opp_not_removed();
+        }
     }
 }
 

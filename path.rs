@@ -56,9 +56,15 @@ const TCP_ACK: u8 = 0x10;
 pub(crate) const HEAD_LEN: usize = IPV4_PROTOCOL_AT + 1;
 
 /// Whether a packet whose IP header starts with `head` (at least 10 bytes of IPv4, 7 of
-/// IPv6) can leave at once: no IP options, no IPv6 extension header, and no TCP unless the
-/// caller says (`tcp_may_matter`) that the namespace holds TCP records a SYN could forget.
-pub(crate) fn passes(head: &[u8], family: Family, tcp_may_matter: impl FnOnce() -> bool) -> bool {
+/// IPv6) can leave at once: no IP options, no IPv6 extension header, no DPVS opp header
+/// (protocol 248) with `dpvs`, and no TCP unless the caller says (`tcp_may_matter`) that it
+/// matters ([`tcp_matters`]).
+pub(crate) fn passes(
+    head: &[u8],
+    family: Family,
+    dpvs: bool,
+    tcp_may_matter: impl FnOnce() -> bool,
+) -> bool {
     let (plain, protocol) = match family {
         Family::V4 => (
             head.first().map(|b| b & 0x0f) == Some(IPV4_IHL_PLAIN),
@@ -70,7 +76,10 @@ pub(crate) fn passes(head: &[u8], family: Family, tcp_may_matter: impl FnOnce() 
         }
     };
     // A header too short to tell is looked at (the parser says what is wrong with it).
-    plain && protocol.is_some_and(|p| p != IPPROTO_TCP || !tcp_may_matter())
+    plain
+        && protocol.is_some_and(|p| {
+            !(dpvs && p == dpvs_codec::IPPROTO_OPP) && (p != IPPROTO_TCP || !tcp_may_matter())
+        })
 }
 
 /// Whether a TCP packet must be looked at whole, from its data offset and flags bytes
@@ -114,12 +123,16 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 
 /// Handles the first bytes of a packet, from its IP header (`pkt`, at most [`PEEK_MAX`]
 /// bytes: the header, its options or extension headers and the ports). With `dpvs`
-/// (`dpvs_compat`), DPVS's TOA and UOA "ipo" options are read too, when the packet carries no
+/// (`dpvs_compat`), DPVS's TOA, UOA "ipo" and "opp" are read too, when the packet carries no
 /// well-formed unified option (which wins).
 ///
 /// An option, well-formed or not, makes the namespace's state if it has none (it is counted
 /// there); a packet without one needs the state only if there is one (a SYN forgets a record).
-pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) {
+///
+/// Returns the DPVS opp header of a well-formed opp datagram (`dpvs` only), which the caller
+/// removes so that UDP gets the datagram as the client sent it (from any source, as DPVS's
+/// uoa.ko does: only the record depends on `trusted_sources`). Nothing else is changed.
+pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_codec::OppHeader> {
     let unified = option_codec::parse_packet(pkt);
     if let Ok(Some(p)) = &unified {
         if let Some(ctx) = net.activate() {
@@ -132,20 +145,21 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) {
                 Counter::OptionsValid,
             );
         }
-        return;
+        return None;
     }
     if dpvs {
         match dpvs_codec::parse_packet(pkt) {
-            Ok(Some(d)) if d.opp.is_none() => {
+            Ok(Some(d)) => {
                 if let Some(ctx) = net.activate() {
                     let counter = match d.kind {
                         dpvs_codec::Kind::Toa => Counter::OptionsDpvsToa,
-                        _ => Counter::OptionsDpvsUoaIpo,
+                        dpvs_codec::Kind::UoaIpo => Counter::OptionsDpvsUoaIpo,
+                        dpvs_codec::Kind::UoaOpp => Counter::OptionsDpvsUoaOpp,
                     };
                     let carried = d.client.to_carried();
                     record(&ctx, pkt, d.protocol, d.outer_tuple(pkt), &carried, counter);
                 }
-                return;
+                return d.opp;
             }
             // A malformed DPVS option in a packet the unified parser found nothing wrong
             // with: counted and named as DPVS's.
@@ -157,7 +171,7 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) {
                     }
                     forget_on_syn(&ctx, pkt);
                 }
-                return;
+                return None;
             }
             _ => {}
         }
@@ -178,6 +192,7 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) {
             }
         }
     }
+    None
 }
 
 /// A SYN without a (valid) option: whatever was recorded for its tuple belonged to an

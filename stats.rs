@@ -65,6 +65,8 @@ pub(crate) enum Counter {
     OptionsDpvsToa,
     /// DPVS UOA "ipo" options (IPv4 option 31, length 8 or 20) read, well-formed.
     OptionsDpvsUoaIpo,
+    /// DPVS UOA "opp" headers (IP protocol 248) read, well-formed (and removed).
+    OptionsDpvsUoaOpp,
     /// DPVS options rejected by their parser (the kernel log names the check).
     OptionsDpvsMalformed,
 }
@@ -92,6 +94,7 @@ const NAMES: [&str; FIXED as usize] = [
     "options_ignored_live_tcp",
     "options_dpvs_toa",
     "options_dpvs_uoa_ipo",
+    "options_dpvs_uoa_opp",
     "options_dpvs_malformed",
 ];
 

@@ -242,7 +242,7 @@ fn sock(outer: Family, protocol: u8) -> Sock {
 
 /// A packet through the path without dpvs_compat.
 fn rx(net: &FakeNet, p: &[u8]) {
-    path::rx(net, p, false)
+    assert_eq!(path::rx(net, p, false), None);
 }
 
 /// getpeername (`peer`) or getsockname through the path, with room for anything.
@@ -268,24 +268,27 @@ fn packets_without_options_leave_at_the_header() {
         let syn = plain_packet(outer, IPPROTO_TCP, false);
         let opt = option_packet(outer, &packets::carried4(), IPPROTO_UDP, false);
         let head = |p: &[u8]| p[..HEAD_LEN].to_vec();
-        assert!(path::passes(&head(&udp), outer, || panic!(
+        assert!(path::passes(&head(&udp), outer, false, || panic!(
             "not asked for UDP"
         )));
         assert!(
-            !path::passes(&head(&opt), outer, || false),
+            !path::passes(&head(&opt), outer, false, || false),
             "{outer:?} option"
         );
         // A TCP packet stays only if a SYN could matter (the namespace holds TCP records).
-        assert!(path::passes(&head(&syn), outer, || false));
-        assert!(!path::passes(&head(&syn), outer, || true));
+        assert!(path::passes(&head(&syn), outer, false, || false));
+        assert!(!path::passes(&head(&syn), outer, false, || true));
         // Too short to tell: looked at.
-        assert!(!path::passes(&head(&udp)[..3], outer, || false));
+        assert!(!path::passes(&head(&udp)[..3], outer, false, || false));
     }
     // IPv6 extension headers that can hold or hide the option: hop-by-hop, routing,
     // fragment, destination options.
     for nh in [0u8, 43, 44, 60] {
         let p = packets::ipv6(nh, &[], &[]);
-        assert!(!path::passes(&p[..HEAD_LEN], Family::V6, || false), "{nh}");
+        assert!(
+            !path::passes(&p[..HEAD_LEN], Family::V6, false, || false),
+            "{nh}"
+        );
     }
     assert!(path::is_syn(0x02) && !path::is_syn(0x12) && !path::is_syn(0x10));
 }
@@ -867,4 +870,30 @@ fn the_nat64_look_up_answers_an_ipv6_client_as_dpvs_toa_does() {
         &option_packet(Family::V4, &packets::carried4(), IPPROTO_TCP, false),
     );
     assert_eq!(path::nat64_peer(&net, &s, 20, &mut out), Err(Invalid));
+}
+
+#[test]
+fn an_opp_datagram_is_recorded_and_its_header_handed_back_for_removal() {
+    use packets::dpvs::{insert_opp_uoa, Caddr};
+    for outer in FAMILIES {
+        let plain = plain_packet(outer, IPPROTO_UDP, false);
+        let p = insert_opp_uoa(&plain, Caddr::In([203, 0, 113, 9]), 40000);
+        // Without dpvs_compat: nothing to remove, nothing recorded.
+        let net = FakeNet::new("");
+        assert_eq!(path::rx(&net, &p, false), None);
+        assert_eq!(net.records(), 0);
+        // With it: the header, where the UDP header follows it; the client recorded.
+        let net = FakeNet::new("");
+        let opp = path::rx(&net, &p, true).expect("an opp header to remove");
+        // The UDP header and payload behind it (DPVS computes the IPv6 UDP checksum afresh).
+        let (udp, want) = (&p[opp.offset + opp.len..], &plain[opp.offset..]);
+        assert_eq!((&udp[..6], &udp[8..]), (&want[..6], &want[8..]));
+        assert_eq!(net.records(), 1);
+        assert_eq!(net.counter(Counter::OptionsDpvsUoaOpp), 1);
+        // From an untrusted source: still removed (the datagram is the client's), not recorded.
+        let net = FakeNet::new("192.0.2.0/24,2001:db8:ffff::/48");
+        assert!(path::rx(&net, &p, true).is_some());
+        assert_eq!(net.records(), 0);
+        assert_eq!(net.counter(Counter::OptionsUntrusted), 1);
+    }
 }

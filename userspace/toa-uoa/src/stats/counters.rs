@@ -125,6 +125,7 @@ pub fn help(name: &str) -> Option<&'static str> {
         "max_records" => "The most records the namespace's table may hold (max_records).",
         "options_dpvs_toa" => "DPVS TOA options (TCP option 254) read with dpvs_compat.",
         "options_dpvs_uoa_ipo" => "DPVS UOA ipo options (IPv4 option 31, length 8 or 20) read with dpvs_compat.",
+        "options_dpvs_uoa_opp" => "DPVS UOA opp headers (IP protocol 248) read with dpvs_compat, and removed.",
         "options_dpvs_malformed" => "DPVS options rejected by their parser (the kernel log names the check).",
         "accepts_waiting" => {
             "Module-wide: accept() calls waiting in the module's accept, each holding a module reference."
