@@ -447,11 +447,18 @@ fn only_one(found: &mut Option<Client>, new: Client) -> Result<(), Error> {
     Ok(())
 }
 
-/// Walks an IPv4-style option list (RFC 791: EOL ends it, NOP is one byte, every other option
-/// is type, length >= 2, data) for the UOA option. With `skip_unified`, a type-31 option of the
-/// unified lengths (16, 40) is walked over rather than rejected.
-fn find_uoa(opts: &[u8], skip_unified: bool) -> Result<Option<Client>, Error> {
-    let mut found: Option<Client> = None;
+/// Walks a kind-length option list, as RFC 791 (IPv4) and RFC 9293 (TCP) both lay it out:
+/// EOL (0) ends it, NOP (1) is one byte, every other option is kind, length >= 2, data. `check`
+/// sees each option's kind and length byte first (so that it can name a wrong length before
+/// the generic errors), then `each` its kind and bytes. `past` and `short` are the errors for
+/// an option running past the list and for a length below 2.
+fn walk_options(
+    opts: &[u8],
+    past: Error,
+    short: Error,
+    mut check: impl FnMut(u8, usize) -> Result<(), Error>,
+    mut each: impl FnMut(u8, &[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut i = 0usize;
     // Terminates: every iteration moves `i` forward by at least one byte over a bounded slice.
     while let Some(&kind) = opts.get(i) {
@@ -463,28 +470,43 @@ fn find_uoa(opts: &[u8], skip_unified: bool) -> Result<Option<Client>, Error> {
             }
             _ => {}
         }
-        let len = usize::from(
-            *opts
-                .get(i.saturating_add(1))
-                .ok_or(Error::OptionPastHeader)?,
-        );
-        let ours = len == ADDR_OPTION_LEN_V4 || len == ADDR_OPTION_LEN_V6;
-        let unified = len == UNIFIED_LEN_V4 || len == UNIFIED_LEN_V6;
-        // A wrong length of the UOA option is named as such (before the generic checks).
-        if kind == IPOPT_UOA && !ours && !(skip_unified && unified) {
-            return Err(Error::UoaBadLength);
-        }
+        let len = usize::from(*opts.get(i.saturating_add(1)).ok_or(past)?);
+        check(kind, len)?;
         if len < 2 {
-            return Err(Error::OptionLengthZeroOrOne);
+            return Err(short);
         }
-        let end = i.checked_add(len).ok_or(Error::OptionPastHeader)?;
-        let opt = opts.get(i..end).ok_or(Error::OptionPastHeader)?;
-        if kind == IPOPT_UOA && ours {
-            let client = decode_addr_option(opt).ok_or(Error::UoaBadLength)?;
-            only_one(&mut found, client)?;
-        }
+        let end = i.checked_add(len).ok_or(past)?;
+        each(kind, opts.get(i..end).ok_or(past)?)?;
         i = end;
     }
+    Ok(())
+}
+
+/// Walks an IPv4 option list for the UOA option. With `skip_unified`, a type-31 option of the
+/// unified lengths (16, 40) is walked over rather than rejected.
+fn find_uoa(opts: &[u8], skip_unified: bool) -> Result<Option<Client>, Error> {
+    let mut found: Option<Client> = None;
+    let is_ours = |len: usize| len == ADDR_OPTION_LEN_V4 || len == ADDR_OPTION_LEN_V6;
+    walk_options(
+        opts,
+        Error::OptionPastHeader,
+        Error::OptionLengthZeroOrOne,
+        |kind, len| {
+            let unified = len == UNIFIED_LEN_V4 || len == UNIFIED_LEN_V6;
+            // A wrong length of the UOA option is named as such (before the generic checks).
+            if kind == IPOPT_UOA && !is_ours(len) && !(skip_unified && unified) {
+                return Err(Error::UoaBadLength);
+            }
+            Ok(())
+        },
+        |kind, opt| {
+            if kind == IPOPT_UOA && is_ours(opt.len()) {
+                let client = decode_addr_option(opt).ok_or(Error::UoaBadLength)?;
+                only_one(&mut found, client)?;
+            }
+            Ok(())
+        },
+    )?;
     Ok(found)
 }
 
@@ -508,35 +530,21 @@ fn find_toa(pkt: &[u8], off: usize) -> Result<Option<Client>, Error> {
     }
     let opts = hdr.get(TCP_HEADER_LEN..).unwrap_or(&[]);
     let mut found: Option<Client> = None;
-    let mut i = 0usize;
-    // Terminates: every iteration moves `i` forward by at least one byte over at most 40 bytes.
-    while let Some(&kind) = opts.get(i) {
-        match kind {
-            0 => break,
-            1 => {
-                i = i.saturating_add(1);
-                continue;
+    walk_options(
+        opts,
+        Error::TcpOptionPastHeader,
+        Error::TcpOptionLengthZeroOrOne,
+        |_, _| Ok(()),
+        |kind, opt| {
+            if kind == TCPOPT_TOA {
+                // Other lengths: another use of the experimental kind, walked over.
+                if let Some(client) = decode_addr_option(opt) {
+                    only_one(&mut found, client)?;
+                }
             }
-            _ => {}
-        }
-        let len = usize::from(
-            *opts
-                .get(i.saturating_add(1))
-                .ok_or(Error::TcpOptionPastHeader)?,
-        );
-        if len < 2 {
-            return Err(Error::TcpOptionLengthZeroOrOne);
-        }
-        let opt_end = i.checked_add(len).ok_or(Error::TcpOptionPastHeader)?;
-        let opt = opts.get(i..opt_end).ok_or(Error::TcpOptionPastHeader)?;
-        if kind == TCPOPT_TOA {
-            // Other lengths: another use of the experimental kind, walked over.
-            if let Some(client) = decode_addr_option(opt) {
-                only_one(&mut found, client)?;
-            }
-        }
-        i = opt_end;
-    }
+            Ok(())
+        },
+    )?;
     Ok(found)
 }
 
