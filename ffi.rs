@@ -1578,6 +1578,10 @@ fn ops() -> &'static OpsTable {
 /// Whether sockets are given the module's operations (the `getname` parameter).
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
+/// Set when nothing can fail any more at load ([`attach_existing`]): before, a failed load
+/// would free the module under sockets holding references, so the probes take nothing.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Sockets that have the module's operations (each holds a module reference).
 static HELD: AtomicI64 = AtomicI64::new(0);
 
@@ -1772,6 +1776,9 @@ fn walk(f: unsafe extern "C" fn(*mut bindings::socket, *mut c_void)) {
 /// module whatever references sockets hold): the listeners that exist take the module's
 /// operations, unless loaded with `getname=0`.
 pub(crate) fn attach_existing() {
+    // From here the probes act too: a listener made during the walk is the probe's or the
+    // walk's (take() is a cmpxchg: not both).
+    ACTIVE.store(true, Ordering::Release);
     if ENABLED.load(Ordering::Relaxed) {
         walk(attach_one);
     }
@@ -2063,7 +2070,7 @@ unsafe extern "C" fn probe_entry<const P: usize>(
     ri: *mut bindings::kretprobe_instance,
     regs: *mut bindings::pt_regs,
 ) -> c_int {
-    if !ENABLED.load(Ordering::Relaxed) {
+    if !ACTIVE.load(Ordering::Acquire) || !ENABLED.load(Ordering::Relaxed) {
         return 1;
     }
     // SAFETY: regs are the probed call's, at its entry: argument 0 is the socket.
