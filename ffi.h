@@ -188,6 +188,8 @@ enum {
 	TOA_UOA_OPS_UDP4 = 2,
 	TOA_UOA_OPS_UDP6 = 3,
 	TOA_UOA_OPS_KINDS = 4,
+	/* A copy answering from records, and one waiting for a record, per kind. */
+	TOA_UOA_OPS_SLOTS = 8,
 	/* The socket options that may replace a socket's operations (TLS, IPV6_ADDRFORM). */
 	TOA_UOA_SOL_TCP = SOL_TCP,
 	TOA_UOA_TCP_ULP = TCP_ULP,
@@ -205,13 +207,16 @@ enum {
  */
 const struct proto_ops *toa_uoa_kernel_ops(int family, int type, int protocol,
 					   struct toa_uoa_ops_fns *fns);
-/* The module's copy of kind `kind`: `kernel`'s operations with `fns` in place, owned by it. */
-const struct proto_ops *toa_uoa_ops_make(unsigned int kind, const struct proto_ops *kernel,
+/* The module's copy in slot `slot`: `kernel`'s operations with `fns` in place, owned by it. */
+const struct proto_ops *toa_uoa_ops_make(unsigned int slot, const struct proto_ops *kernel,
 					 const struct toa_uoa_ops_fns *fns);
 /* The socket's operations, and replacing them if they are still `old` (cmpxchg). */
 const struct proto_ops *toa_uoa_sock_ops(const struct socket *sock);
 bool toa_uoa_sock_swap_ops(struct socket *sock, const struct proto_ops *old,
 			   const struct proto_ops *new);
+/* The same for the socket of sk, if it still has one (from softirq). */
+bool toa_uoa_sk_swap_socket_ops(struct sock *sk, const struct proto_ops *old,
+				const struct proto_ops *new);
 /* The reference a socket holds on its operations' owner (NULL owner: built in). */
 bool toa_uoa_ops_get(const struct proto_ops *ops);
 void toa_uoa_ops_put(const struct proto_ops *ops);

@@ -28,7 +28,7 @@ use kernel::types::Opaque;
 
 use crate::flow::{Key, AF_INET6 as LINUX_AF_INET6};
 use crate::option_codec::{Family, IPPROTO_TCP};
-use crate::path::{self, Sock, Task};
+use crate::path::{self, Accepted, Sock, Task};
 use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
 use crate::stats::{self, Counter};
@@ -699,6 +699,39 @@ impl<'a> NetCtx<'a> {
     /// socket, a TIME_WAIT one or a request socket); `full`: a full socket only (not
     /// TIME_WAIT nor a handshake in progress).
     pub(crate) fn tcp_socket(&self, key: &Key, full: bool) -> bool {
+        self.with_tcp_socket(key, |sk| {
+            // SAFETY: sk is a referenced socket from the look-up.
+            !full || unsafe { bindings::toa_uoa_sk_fullsock(sk) }
+        })
+        .unwrap_or(false)
+    }
+
+    /// A TCP record was made for `key` after the handshake: the connection's socket, if it
+    /// waits for one (the module's pending operations), answers from it now. A socket not yet
+    /// accepted has no struct socket: accept() finds the record.
+    pub(crate) fn promote_socket(&self, key: &Key) {
+        self.with_tcp_socket(key, |sk| {
+            // SAFETY: sk is a referenced socket from the look-up.
+            if !unsafe { bindings::toa_uoa_sk_fullsock(sk) } {
+                return;
+            }
+            let t = ops();
+            // An AF_INET6 socket may carry an IPv4 flow (IPv4-mapped): either kind.
+            for k in [TCP4, TCP6] {
+                let (from, to) = (t.pending(k), t.mine(k));
+                // SAFETY: a full socket, referenced; the helper checks its struct socket
+                // under sk_callback_lock. Both copies are the module's: no reference moves.
+                if !from.is_null() && unsafe { bindings::toa_uoa_sk_swap_socket_ops(sk, from, to) }
+                {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// `f` on the TCP socket on `key`'s tuple, if any (a full, TIME_WAIT or request socket),
+    /// referenced for the call.
+    fn with_tcp_socket<R>(&self, key: &Key, f: impl FnOnce(*mut bindings::sock) -> R) -> Option<R> {
         let net = Net {
             shared: self.shared,
         }
@@ -728,13 +761,12 @@ impl<'a> NetCtx<'a> {
             },
         };
         if sk.is_null() {
-            return false;
+            return None;
         }
-        // SAFETY: sk is a referenced socket from the look-up.
-        let found = !full || unsafe { bindings::toa_uoa_sk_fullsock(sk) };
+        let r = f(sk);
         // SAFETY: drops the look-up's reference (any kind of socket).
         unsafe { bindings::sock_gen_put(sk) };
-        found
+        Some(r)
     }
 
     /// Takes the namespace's lock.
@@ -878,9 +910,8 @@ pub(crate) trait Handler: 'static {
     /// with its length, or `None`: the kernel's own answer stands.
     fn getname(net: Net<'_>, sock: &SockView, peer: bool, out: &mut [u8; 28]) -> Option<usize>;
 
-    /// Whether a TCP socket just accepted from a listener with the module's operations keeps
-    /// them (else it gets the kernel's back).
-    fn keeps_accepted(net: Net<'_>, sock: &SockView) -> bool;
+    /// What a TCP socket just accepted from a listener with the module's operations gets.
+    fn accepted(net: Net<'_>, sock: &SockView) -> Accepted;
 
     /// Whether a UDP socket just connected takes the module's operations.
     fn keeps_connected(net: Net<'_>, sock: &SockView) -> bool;
@@ -1045,13 +1076,27 @@ unsafe extern "C" fn accept_op<H: Handler, const K: usize>(
     }
     // The new socket has a struct sock and the module's operations from here on.
     HELD.fetch_add(1, Ordering::Relaxed);
-    let keeps = ENABLED.load(Ordering::Relaxed)
-        && user_socket(newsock).is_some_and(|(net, view, _)| H::keeps_accepted(net, &view));
-    // SAFETY: the new socket is the accepter's alone until accept returns.
-    if !keeps && unsafe { give_back(newsock, K) } {
-        // The listener's reference keeps the module while this returns.
-        // SAFETY: the reference the accepter took for the new socket, given back.
-        unsafe { bindings::toa_uoa_ops_put(ops().mine(K)) };
+    let accepted = if ENABLED.load(Ordering::Relaxed) {
+        user_socket(newsock).map_or(Accepted::Kernel, |(net, view, _)| H::accepted(net, &view))
+    } else {
+        Accepted::Kernel
+    };
+    match accepted {
+        Accepted::Answer => {}
+        Accepted::Pending => {
+            let t = ops();
+            // SAFETY: the new socket is the accepter's alone until accept returns (the packet
+            // path may promote it back once it is pending: a cmpxchg too).
+            unsafe { bindings::toa_uoa_sock_swap_ops(newsock, t.mine(K), t.pending(K)) };
+        }
+        Accepted::Kernel => {
+            // SAFETY: as above.
+            if unsafe { give_back(newsock, K) } {
+                // The listener's reference keeps the module while this returns.
+                // SAFETY: the reference the accepter took for the new socket, given back.
+                unsafe { bindings::toa_uoa_ops_put(ops().mine(K)) };
+            }
+        }
     }
     0
 }
@@ -1106,6 +1151,8 @@ unsafe extern "C" fn setsockopt_op<const K: usize>(
         return unsafe { setsockopt(sock, level, optname, optval, optlen) };
     }
     // SAFETY: the socket is kept by the system call.
+    let had = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    // SAFETY: as above.
     let gave_back = unsafe { give_back(sock, K) };
     // SAFETY: as above.
     let err = unsafe { setsockopt(sock, level, optname, optval, optlen) };
@@ -1113,7 +1160,7 @@ unsafe extern "C" fn setsockopt_op<const K: usize>(
         // The operations were not replaced (the option failed, or replaced nothing): the
         // module's again, with the reference still held.
         // SAFETY: the socket is kept by the system call.
-        if !unsafe { retake(sock, K) } {
+        if !unsafe { retake(sock, K, had) } {
             // Last, and only after the kernel's call: this may be the module's last
             // reference, and the unload that may follow takes far longer (a grace period
             // and more) than the return left to run here.
@@ -1518,11 +1565,14 @@ const NO_FNS: bindings::toa_uoa_ops_fns = bindings::toa_uoa_ops_fns {
 };
 
 /// The kernel's socket operations of each kind, their functions, and the module's copies
-/// (NULL: a kind the kernel cannot make, IPv6 when disabled).
+/// (NULL: a kind the kernel cannot make, IPv6 when disabled): `mine` answers getname from
+/// records, `pending` (a connection waiting for its record: path::Accepted::Pending) has
+/// the kernel's getname.
 struct OpsTable {
     kernel: [*const bindings::proto_ops; KINDS],
     kernel_fns: [bindings::toa_uoa_ops_fns; KINDS],
     mine: [*const bindings::proto_ops; KINDS],
+    pending: [*const bindings::proto_ops; KINDS],
 }
 
 impl OpsTable {
@@ -1538,14 +1588,24 @@ impl OpsTable {
         self.mine.get(k).copied().unwrap_or(ptr::null())
     }
 
+    fn pending(&self, k: usize) -> *const bindings::proto_ops {
+        self.pending.get(k).copied().unwrap_or(ptr::null())
+    }
+
     /// The kind whose kernel operations `ops` are.
     fn kernel_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
         (!ops.is_null()).then(|| self.kernel.iter().position(|&k| ptr::eq(k, ops)))?
     }
 
-    /// The kind whose module copy `ops` is.
+    /// The kind whose module copy (either) `ops` is.
     fn mine_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
-        (!ops.is_null()).then(|| self.mine.iter().position(|&m| ptr::eq(m, ops)))?
+        if ops.is_null() {
+            return None;
+        }
+        let at = |copies: &[*const bindings::proto_ops; KINDS]| {
+            copies.iter().position(|&m| ptr::eq(m, ops))
+        };
+        at(&self.mine).or_else(|| at(&self.pending))
     }
 }
 
@@ -1565,6 +1625,7 @@ static OPS: OpsCell = OpsCell(UnsafeCell::new(OpsTable {
     kernel: [ptr::null(); KINDS],
     kernel_fns: [NO_FNS; KINDS],
     mine: [ptr::null(); KINDS],
+    pending: [ptr::null(); KINDS],
 }));
 
 /// Whether a [`SocketOps`] exists (a second fails with EBUSY: it would rewrite [`OPS`]).
@@ -1637,8 +1698,10 @@ unsafe fn take(sock: *mut bindings::socket, k: usize) -> bool {
 /// `sock` is valid and kept for the call.
 unsafe fn give_back(sock: *mut bindings::socket, k: usize) -> bool {
     let t = ops();
-    let (kernel, mine) = (t.kernel(k), t.mine(k));
-    if kernel.is_null() || mine.is_null() {
+    let kernel = t.kernel(k);
+    // SAFETY: `sock` is valid (the caller's promise).
+    let mine = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    if kernel.is_null() || t.mine_kind(mine) != Some(k) {
         return false;
     }
     // SAFETY: the kernel's operations: a reference on their owner for the socket (none if
@@ -1656,16 +1719,15 @@ unsafe fn give_back(sock: *mut bindings::socket, k: usize) -> bool {
     true
 }
 
-/// After [`give_back`], with the module reference still held: the module's operations
-/// again if the socket still has the kernel's; true if so (the reference is the socket's
-/// again).
+/// After [`give_back`], with the module reference still held: the module's operations `mine`
+/// (what it had) again if the socket still has the kernel's; true if so (the reference is the
+/// socket's again).
 ///
 /// # Safety
 ///
 /// As [`give_back`].
-unsafe fn retake(sock: *mut bindings::socket, k: usize) -> bool {
-    let t = ops();
-    let (kernel, mine) = (t.kernel(k), t.mine(k));
+unsafe fn retake(sock: *mut bindings::socket, k: usize, mine: *const bindings::proto_ops) -> bool {
+    let kernel = ops().kernel(k);
     // SAFETY: `sock` is valid (the caller's promise).
     if mine.is_null() || !unsafe { bindings::toa_uoa_sock_swap_ops(sock, kernel, mine) } {
         return false;
@@ -1986,6 +2048,7 @@ impl SocketOps {
                 // A UDP socket cannot accept: the kernel's answer stands.
                 fns.accept = kernel_fns.accept;
             }
+            let kernel_getname = kernel_fns.getname;
             if let (Some(slot_k), Some(slot_f)) = (t.kernel.get_mut(k), t.kernel_fns.get_mut(k)) {
                 *slot_k = kernel;
                 *slot_f = kernel_fns;
@@ -1993,8 +2056,19 @@ impl SocketOps {
             // SAFETY: `kernel` is the kernel's operations (static); the helper copies them
             // into the module's slot `k` (< KINDS) with `fns`, valid for the module's life.
             let mine = unsafe { bindings::toa_uoa_ops_make(k as c_uint, kernel, &fns) };
-            if let Some(slot) = t.mine.get_mut(k) {
-                *slot = mine;
+            // A connection waiting for its record: the kernel's getname.
+            let waiting = bindings::toa_uoa_ops_fns {
+                release: fns.release,
+                accept: fns.accept,
+                getname: kernel_getname,
+                setsockopt: fns.setsockopt,
+            };
+            // SAFETY: as above, into slot KINDS + k (< TOA_UOA_OPS_SLOTS).
+            let pending =
+                unsafe { bindings::toa_uoa_ops_make((KINDS + k) as c_uint, kernel, &waiting) };
+            if let (Some(m), Some(p)) = (t.mine.get_mut(k), t.pending.get_mut(k)) {
+                *m = mine;
+                *p = pending;
             }
         }
         // INVARIANT: OPS is set.

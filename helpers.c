@@ -372,7 +372,7 @@ bool toa_uoa_sk_fullsock(const struct sock *sk)
 
 /* ---- socket operations: the kernel's, the module's copies ---- */
 
-static struct proto_ops toa_uoa_ops[TOA_UOA_OPS_KINDS];
+static struct proto_ops toa_uoa_ops[TOA_UOA_OPS_SLOTS];
 
 const struct proto_ops *toa_uoa_kernel_ops(int family, int type, int protocol,
 					   struct toa_uoa_ops_fns *fns)
@@ -391,10 +391,14 @@ const struct proto_ops *toa_uoa_kernel_ops(int family, int type, int protocol,
 	return ops;
 }
 
-const struct proto_ops *toa_uoa_ops_make(unsigned int kind, const struct proto_ops *kernel,
+const struct proto_ops *toa_uoa_ops_make(unsigned int slot, const struct proto_ops *kernel,
 					 const struct toa_uoa_ops_fns *fns)
 {
-	struct proto_ops *ops = &toa_uoa_ops[kind];
+	struct proto_ops *ops;
+
+	if (slot >= ARRAY_SIZE(toa_uoa_ops))
+		return NULL;
+	ops = &toa_uoa_ops[slot];
 
 	*ops = *kernel;
 	ops->owner = THIS_MODULE;
@@ -416,6 +420,22 @@ bool toa_uoa_sock_swap_ops(struct socket *sock, const struct proto_ops *old,
 			   const struct proto_ops *new)
 {
 	return try_cmpxchg(&sock->ops, &old, new);
+}
+
+/*
+ * sk's socket's operations replaced if they are still `old`: under sk_callback_lock, which
+ * sock_orphan takes to clear sk_socket before the socket is freed (softirq: _bh).
+ */
+bool toa_uoa_sk_swap_socket_ops(struct sock *sk, const struct proto_ops *old,
+				const struct proto_ops *new)
+{
+	bool swapped = false;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_socket)
+		swapped = try_cmpxchg(&sk->sk_socket->ops, &old, new);
+	read_unlock_bh(&sk->sk_callback_lock);
+	return swapped;
 }
 
 bool toa_uoa_ops_get(const struct proto_ops *ops)

@@ -81,6 +81,10 @@ impl<'a> NamespaceState for NetCtx<'a> {
         NetCtx::tcp_socket(self, key, full)
     }
 
+    fn record_arrived(&self, key: &Key) {
+        NetCtx::promote_socket(self, key)
+    }
+
     fn grow_soon(&self) {
         NetCtx::grow_soon(self)
     }

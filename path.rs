@@ -270,6 +270,16 @@ fn record<S: NamespaceState>(
             .table
             .insert_with(&key, carried, now, OnConflict::Replace);
     }
+    // A connection accepted before its option arrived waits for it (Accepted::Pending).
+    if t.protocol == IPPROTO_TCP
+        && matches!(
+            outcome,
+            Insert::New | Insert::Replaced | Insert::NewAfterEvicting
+        )
+        && syn_key(pkt).is_none()
+    {
+        ctx.record_arrived(&key);
+    }
     let counter = match outcome {
         Insert::New => Counter::RecordsNew,
         Insert::Replaced => Counter::RecordsReplaced,
@@ -372,17 +382,33 @@ fn connected(sock: &Sock) -> bool {
     sock.peer_port != 0 && ![TCP_LISTEN, TCP_CLOSE, TCP_SYN_SENT].contains(&sock.state)
 }
 
-/// Whether a TCP socket just accepted keeps the module's socket operations, and with them
-/// getname answers from records: its tuple has a record, or its peer is a trusted source (a
-/// balancer: a later packet of the connection, its first data packet say, may still bring
-/// the option). Any other socket gets the kernel's operations back, and its getname calls
-/// cost nothing.
-pub(crate) fn keeps_accepted<N: Namespace>(net: &N, sock: &Sock) -> bool {
+/// What a TCP socket just accepted gets (from a listener with the module's operations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accepted {
+    /// Its tuple has a record: the module's operations, answering from it.
+    Answer,
+    /// No record yet, but its peer is a trusted source (a balancer: a later packet, its first
+    /// data packet say, may still bring the option): the module's operations with the
+    /// kernel's getname, until a record arrives ([`NamespaceState::record_arrived`]). Its
+    /// getname calls cost nothing meanwhile.
+    Pending,
+    /// The kernel's operations back: its getname calls cost nothing.
+    Kernel,
+}
+
+/// What a TCP socket just accepted gets ([`Accepted`]).
+pub(crate) fn accepted<N: Namespace>(net: &N, sock: &Sock) -> Accepted {
     if sock.protocol != IPPROTO_TCP || !connected(sock) || !net.live() {
-        return false;
+        return Accepted::Kernel;
     }
     let key = key_of_sock(sock);
-    net.trusted_source(key.family, &key.saddr) || has_record(net, &key)
+    if has_record(net, &key) {
+        Accepted::Answer
+    } else if net.trusted_source(key.family, &key.saddr) {
+        Accepted::Pending
+    } else {
+        Accepted::Kernel
+    }
 }
 
 /// Whether a UDP socket just connected takes the module's socket operations: its tuple has a
@@ -476,7 +502,8 @@ fn answer<S: NamespaceState>(
     } else {
         sockaddr(c.family, &c.vip, c.vport, out)
     };
-    if len > room() {
+    // Any caller's buffer holds the family's own sockaddr: only a longer answer asks.
+    if len > SOCKADDR_IN_LEN && len > room() {
         ctx.count(Counter::GetnameKeptForKernel);
         return None;
     }

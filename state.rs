@@ -71,6 +71,11 @@ pub(crate) trait NamespaceState {
     /// or a request socket); `full`: a full socket only.
     fn tcp_socket(&self, key: &Key, full: bool) -> bool;
 
+    /// A TCP record was made for `key` by a packet after the handshake: the connection's
+    /// socket, if it was accepted meanwhile and waits for a record ([`crate::path::Accepted`]),
+    /// answers from it from now on.
+    fn record_arrived(&self, key: &Key);
+
     /// Has the expiry run now, to grow the table from its first small size.
     fn grow_soon(&self);
 

@@ -96,8 +96,8 @@ impl Handler for Callbacks {
         hooks::getname(&net, sock, peer, out)
     }
 
-    fn keeps_accepted(net: Net<'_>, sock: &SockView) -> bool {
-        path::keeps_accepted(&net, &sock.sock)
+    fn accepted(net: Net<'_>, sock: &SockView) -> path::Accepted {
+        path::accepted(&net, &sock.sock)
     }
 
     fn keeps_connected(net: Net<'_>, sock: &SockView) -> bool {

@@ -29,6 +29,8 @@ struct FakeState {
     counters: RefCell<Vec<u64>>,
     /// TCP sockets that exist: their tuple, and whether each is a full socket.
     sockets: RefCell<Vec<(Key, bool)>>,
+    /// The tuples record_arrived was told of.
+    arrived: RefCell<Vec<Key>>,
     now: Cell<u64>,
     grow_asked: Cell<u32>,
     logs: RefCell<Vec<String>>,
@@ -51,6 +53,7 @@ impl FakeNet {
                 trust: Trust::parse(trusted.as_bytes()).unwrap(),
                 counters: RefCell::new(vec![0; TOTAL as usize]),
                 sockets: RefCell::new(Vec::new()),
+                arrived: RefCell::new(Vec::new()),
                 now: Cell::new(1000),
                 grow_asked: Cell::new(0),
                 logs: RefCell::new(Vec::new()),
@@ -119,6 +122,10 @@ impl NamespaceState for &FakeState {
 
     fn trusted(&self, family: Family, addr: &[u8; 16]) -> bool {
         self.trust.allows(family, addr)
+    }
+
+    fn record_arrived(&self, key: &Key) {
+        self.arrived.borrow_mut().push(*key);
     }
 
     fn tcp_socket(&self, key: &Key, full: bool) -> bool {
@@ -636,19 +643,19 @@ fn expiry_grows_first_then_sweeps_idle_records_keeping_live_connections() {
 }
 
 #[test]
-fn an_accepted_socket_keeps_the_module_operations_only_with_a_record_or_a_trusted_peer() {
+fn an_accepted_socket_answers_waits_or_gets_the_kernel_operations() {
+    use path::Accepted::{Answer, Kernel, Pending};
     for outer in FAMILIES {
         let trusted_other = match outer {
             Family::V4 => "203.0.113.0/24",
             Family::V6 => "2001:db8:ffff::/48",
         };
-        // Not trusted, no record: the kernel's operations.
-        let net = FakeNet::new(trusted_other);
         let s = sock(outer, IPPROTO_TCP);
-        assert!(!path::keeps_accepted(&net, &s));
-        // Trusted (every source, the default): a later packet may still bring the option.
-        assert!(path::keeps_accepted(&FakeNet::new(""), &s));
-        // Not trusted now, but a record (made while it was): kept.
+        // Not trusted, no record: the kernel's operations.
+        assert_eq!(path::accepted(&FakeNet::new(trusted_other), &s), Kernel);
+        // Trusted (every source, the default), no record yet: waits for one.
+        assert_eq!(path::accepted(&FakeNet::new(""), &s), Pending);
+        // A record (made while the source was trusted): answers, even if not trusted now.
         let net = FakeNet::new("");
         rx(
             &net,
@@ -661,29 +668,46 @@ fn an_accepted_socket_keeps_the_module_operations_only_with_a_record_or_a_truste
             },
             ..net
         };
-        assert!(path::keeps_accepted(&untrusted_now, &s));
+        assert_eq!(path::accepted(&untrusted_now, &s), Answer);
         // Never a UDP socket, a listener, a socket without a peer, or a namespace going away.
-        assert!(!path::keeps_accepted(
-            &untrusted_now,
-            &sock(outer, IPPROTO_UDP)
-        ));
-        assert!(!path::keeps_accepted(
-            &untrusted_now,
-            &Sock {
+        for other in [
+            sock(outer, IPPROTO_UDP),
+            Sock {
                 state: path::TCP_LISTEN,
                 ..s
-            }
-        ));
-        assert!(!path::keeps_accepted(
-            &untrusted_now,
-            &Sock { peer_port: 0, ..s }
-        ));
+            },
+            Sock { peer_port: 0, ..s },
+        ] {
+            assert_eq!(path::accepted(&untrusted_now, &other), Kernel);
+        }
         let going = FakeNet {
             live: false,
             ..untrusted_now
         };
-        assert!(!path::keeps_accepted(&going, &s));
+        assert_eq!(path::accepted(&going, &s), Kernel);
     }
+}
+
+#[test]
+fn a_tcp_record_after_the_handshake_tells_the_waiting_socket() {
+    let c = packets::carried4();
+    // On the SYN: no socket can be waiting yet.
+    let net = FakeNet::new("");
+    rx(&net, &option_packet(Family::V4, &c, IPPROTO_TCP, false));
+    assert!(net.state.arrived.borrow().is_empty());
+    // On a later packet (the first data packet): the tuple's socket is told, once.
+    let net = FakeNet::new("");
+    let p = option_packet(Family::V4, &c, IPPROTO_TCP, true);
+    rx(&net, &p);
+    rx(&net, &p);
+    assert_eq!(
+        *net.state.arrived.borrow(),
+        vec![key(Family::V4, IPPROTO_TCP)]
+    );
+    // UDP records have no waiting socket.
+    let net = FakeNet::new("");
+    rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, true));
+    assert!(net.state.arrived.borrow().is_empty());
 }
 
 #[test]
