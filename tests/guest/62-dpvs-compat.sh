@@ -66,12 +66,12 @@ udp_case() {
 
 counted_per_format() {
 	local toa ipo
-	toa=$(proc_stat $NS_S options_dpvs_toa) ipo=$(proc_stat $NS_S options_dpvs_uoa_ipo)
+	toa=$(proc_stat "$NS_S" options_dpvs_toa) ipo=$(proc_stat "$NS_S" options_dpvs_uoa_ipo)
 	echo "# options_dpvs_toa $toa, options_dpvs_uoa_ipo $ipo" >&2
 	[ "$toa" -gt 0 ] || fail "no TOA counted"
 	[ "$ipo" -gt 0 ] || fail "no ipo counted"
-	expect_eq options_valid "$(proc_stat $NS_S options_valid)" 0
-	expect_eq options_dpvs_malformed "$(proc_stat $NS_S options_dpvs_malformed)" 0
+	expect_eq options_valid "$(proc_stat "$NS_S" options_valid)" 0
+	expect_eq options_dpvs_malformed "$(proc_stat "$NS_S" options_dpvs_malformed)" 0
 }
 
 compat_off() {
