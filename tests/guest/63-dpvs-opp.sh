@@ -11,6 +11,9 @@
 require_module dpvs_compat=1
 setup_pair
 tmp=$(make_tmpdir)
+# Neighbours resolved first: a raw datagram sent before may wait for (or lose) its ND/ARP.
+ip netns exec "$lb" ping -c 1 -W 5 $RS4 >/dev/null
+ip netns exec "$lb" ping -c 1 -W 5 $RS6 >/dev/null
 
 # opp_exchange NAME SRC DST CIP [dpvs_send.py option...]: one opp datagram from SRC:5555 to a
 # v1 look-up server on DST; the server's output in $tmp/NAME (nothing if no datagram came).
@@ -18,7 +21,7 @@ opp_exchange() {
 	local name=$1 src=$2 dst=$3 cip=$4 port=$((6000 + RANDOM % 1000))
 	shift 4
 	rm -f "$tmp/$name.ready"
-	ip netns exec "$rs" timeout 3 python3 "$TOOLS/uoa_server.py" "$dst" $port --methods v1 \
+	ip netns exec "$rs" timeout 5 python3 "$TOOLS/uoa_server.py" "$dst" $port --methods v1 \
 		--ready "$tmp/$name.ready" >"$tmp/$name" 2>&1 &
 	local srv=$!
 	wait_for "$tmp/$name.ready"
@@ -53,6 +56,27 @@ malformed_not_delivered() {
 	expect_eq options_dpvs_malformed "$(proc_stat "$rs" options_dpvs_malformed)" $((before + 1))
 }
 
+# An ipo-shaped option of a length neither DPVS's (8, 20) nor the unified one's (16, 40), in a
+# header the IP stack accepts (a 12-byte type-31 option): the datagram reaches UDP, nothing is
+# recorded (the v1 look-up: ENOENT), and it is counted as malformed.
+ipo_bad_length() {
+	local port=$((7000 + RANDOM % 1000)) before after
+	before=$(ip netns exec "$rs" awk '$1 ~ /^malformed_|^options_dpvs_malformed/ { n += $2 } END { print n + 0 }' /proc/net/toa_uoa)
+	rm -f "$tmp/ipo.ready"
+	ip netns exec "$rs" timeout 5 python3 "$TOOLS/uoa_server.py" $RS4 $port --methods v1 \
+		--ready "$tmp/ipo.ready" >"$tmp/ipo" 2>&1 &
+	local srv=$!
+	wait_for "$tmp/ipo.ready"
+	ip netns exec "$lb" python3 "$TOOLS/dpvs_send.py" ipo $LB4 5556 $RS4 $port $CIP4 40000 \
+		--payload hello --raw-options 1f0c00000000000000000000
+	wait $srv || true
+	sed 's/^/# /' "$tmp/ipo" >&2
+	grep -q "^# got" "$tmp/ipo" || fail "the datagram did not reach UDP"
+	expect_eq "v1 look-up" "$(awk '$1 == "v1" { print $2 }' "$tmp/ipo")" ENOENT
+	after=$(ip netns exec "$rs" awk '$1 ~ /^malformed_|^options_dpvs_malformed/ { n += $2 } END { print n + 0 }' /proc/net/toa_uoa)
+	expect_eq "malformed counted" "$after" $((before + 1))
+}
+
 compat_off_not_delivered() {
 	echo 0 >/sys/module/toa_uoa/parameters/dpvs_compat
 	opp_exchange off $LB4 $RS4 $CIP4
@@ -66,5 +90,6 @@ check dpvs_opp_46 case_46
 check dpvs_opp_66 case_66
 check dpvs_opp_counted counted
 check dpvs_opp_malformed_not_delivered malformed_not_delivered
+check dpvs_ipo_bad_length_counted ipo_bad_length
 check dpvs_opp_compat_off_not_delivered compat_off_not_delivered
 done_testing
