@@ -11,9 +11,13 @@
 require_module dpvs_compat=1
 setup_pair
 tmp=$(make_tmpdir)
-# Neighbours resolved first: a raw datagram sent before may wait for (or lose) its ND/ARP.
-ip netns exec "$lb" ping -c 1 -W 5 $RS4 >/dev/null
-ip netns exec "$lb" ping -c 1 -W 5 $RS6 >/dev/null
+# Neighbours resolved first (a datagram to each address, then a moment): a raw datagram sent
+# before may wait for, or be lost with, its ARP/ND resolution.
+ip netns exec "$lb" python3 -c '
+import socket, sys, time
+for fam, a in ((socket.AF_INET, sys.argv[1]), (socket.AF_INET6, sys.argv[2])):
+    socket.socket(fam, socket.SOCK_DGRAM).sendto(b"x", (a, 9))
+time.sleep(1)' $RS4 $RS6
 
 # opp_exchange NAME SRC DST CIP [dpvs_send.py option...]: one opp datagram from SRC:5555 to a
 # v1 look-up server on DST; the server's output in $tmp/NAME (nothing if no datagram came).
