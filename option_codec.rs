@@ -393,6 +393,12 @@ fn decode_v4_option(opt: &[u8]) -> Result<Carried, Error> {
 /// or the check that failed. Headers without options (IHL 5, nearly all traffic) return after
 /// three comparisons. Options after an EOL are ignored, as RFC 791 says.
 pub fn parse_ipv4(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
+    parse_ipv4_among(pkt, &[])
+}
+
+/// [`parse_ipv4`], walking over type-31 options whose length is in `foreign` (another
+/// format's, such as DPVS's 8 and 20 bytes) as over any other option.
+pub fn parse_ipv4_among(pkt: &[u8], foreign: &[usize]) -> Result<Option<Parsed>, Error> {
     let first = *pkt.first().ok_or(Error::Truncated)?;
     if first >> 4 != 4 {
         return Err(Error::BadIpVersion);
@@ -428,9 +434,11 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
                 .get(i.saturating_add(1))
                 .ok_or(Error::OptionPastHeader)?,
         );
+        // Another format's type-31 option: walked over like any other.
+        let ours = kind == IPV4_OPTION_TYPE && !foreign.contains(&len);
         // For our own option a wrong length is reported as such (more telling to an operator
         // than the generic checks it would also fail); the generic checks come next.
-        if kind == IPV4_OPTION_TYPE && len != ENCODED_LEN_V4 && len != ENCODED_LEN_V6 {
+        if ours && len != ENCODED_LEN_V4 && len != ENCODED_LEN_V6 {
             return Err(Error::V4BadOptionLength);
         }
         if len < 2 {
@@ -438,7 +446,7 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
         }
         let end = i.checked_add(len).ok_or(Error::OptionPastHeader)?;
         let opt = opts.get(i..end).ok_or(Error::OptionPastHeader)?;
-        if kind == IPV4_OPTION_TYPE {
+        if ours {
             let carried = decode_v4_option(opt)?;
             if found.is_some() {
                 return Err(Error::DuplicateOption);
@@ -653,9 +661,15 @@ pub fn parse_ipv6(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
 
 /// Parses an IPv4 or IPv6 packet, choosing by the version nibble of its first byte.
 pub fn parse_packet(pkt: &[u8]) -> Result<Option<Parsed>, Error> {
+    parse_packet_among(pkt, &[])
+}
+
+/// [`parse_packet`], walking over IPv4 type-31 options whose length is in `foreign`
+/// ([`parse_ipv4_among`]).
+pub fn parse_packet_among(pkt: &[u8], foreign: &[usize]) -> Result<Option<Parsed>, Error> {
     match pkt.first().map(|b| b >> 4) {
         None => Err(Error::Truncated),
-        Some(4) => parse_ipv4(pkt),
+        Some(4) => parse_ipv4_among(pkt, foreign),
         Some(6) => parse_ipv6(pkt),
         Some(_) => Err(Error::BadIpVersion),
     }

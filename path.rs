@@ -133,7 +133,17 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 /// removes so that UDP gets the datagram as the client sent it (from any source, as DPVS's
 /// uoa.ko does: only the record depends on `trusted_sources`). Nothing else is changed.
 pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_codec::OppHeader> {
-    let unified = option_codec::parse_packet(pkt);
+    // With dpvs, DPVS's own type-31 options (8, 20 bytes) are not the unified one's to judge:
+    // a packet carrying both has its unified option found, and it wins.
+    let foreign: &[usize] = if dpvs {
+        &[
+            dpvs_codec::ADDR_OPTION_LEN_V4,
+            dpvs_codec::ADDR_OPTION_LEN_V6,
+        ]
+    } else {
+        &[]
+    };
+    let unified = option_codec::parse_packet_among(pkt, foreign);
     if let Ok(Some(p)) = &unified {
         if let Some(ctx) = net.activate() {
             record(

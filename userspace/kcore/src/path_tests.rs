@@ -815,6 +815,25 @@ fn a_unified_option_wins_over_toa_and_a_bad_toa_is_counted() {
         getname(&net, &s, true),
         Some(sockaddr(want.family, &want.cip, want.cport))
     );
+    // An ipo before the unified option in the same IPv4 header: the unified one wins too.
+    use packets::dpvs::insert_ipopt_uoa;
+    let both = insert_ipopt_uoa(
+        &option_packet(Family::V4, &c, IPPROTO_UDP, false),
+        Caddr::In([203, 0, 113, 9]),
+        40000,
+    );
+    let net = FakeNet::new("");
+    path::rx(&net, &both, true);
+    assert_eq!(net.counter(Counter::OptionsValid), 1);
+    assert_eq!(net.counter(Counter::OptionsDpvsUoaIpo), 0);
+    assert_eq!(
+        getname(&net, &sock(Family::V4, IPPROTO_UDP), true),
+        Some(sockaddr(want.family, &want.cip, want.cport))
+    );
+    // Without dpvs_compat the same packet is malformed (an 8-byte type-31 option).
+    let net = FakeNet::new("");
+    rx(&net, &both);
+    assert_eq!(net.records(), 0);
     // A TOA whose length byte is wrong: counted as a malformed DPVS option, logged.
     let mut bad = tcp_in_add_toa(
         &plain_packet(Family::V4, IPPROTO_TCP, true),
