@@ -10,7 +10,7 @@
 #
 #   bench/run.sh [--quick] [--kernel test|debian-7.3] [--part all|main|two-senders]
 #                [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock]
-# Full: about 20 minutes on a busy 2-core host; --quick: about 7.
+# Full: about 25 minutes on a busy 2-core host; --quick: about 5 (two boots).
 #
 # Two guest boots. The first (--part main) runs everything but the two-sender rows, by
 # default with instruction counting (scripts/vm.sh --icount 2): the guest's clock advances
