@@ -11,6 +11,19 @@
  *            fixed: the type-31 option on every packet, one tuple (10.0.0.1:5000)
  *            vary:  the option on every packet, packet i from tuple(i): a new tuple per
  *                   packet (64000 source ports x source addresses 10.1.0.0/16)
+ *   loadgen udp-cpus CPULIST DST DPORT SECS MODE [FIRST]
+ *       One udp-send flood per CPU of CPULIST (comma separated), each process pinned to
+ *       its CPU, all released at once: sender k floods DPORT+k (its own tuple in fixed
+ *       mode, its own receiving socket); in vary mode its packet i has tuple(FIRST + i +
+ *       k * TUPLES / n), so no two senders (and no two runs with FIRSTs far enough apart)
+ *       share a tuple. The IP ID is fixed and non-zero here: with ID 0 the kernel draws
+ *       one per packet from a hashed counter that all senders to one address share, a
+ *       cross-CPU contention of this hand-made flood rather than of the receive path.
+ *       Reports each sender's rate and their sum.
+ *   loadgen spin-cpus CPULIST SECS
+ *       The control of udp-cpus: a register-only loop per CPU, released at once; the
+ *       sum of the rates over the rate of one says how much parallel CPU the emulator
+ *       gave the guest at that moment.
  *   loadgen udp-recv PORT
  *       Counts datagrams on 0.0.0.0:PORT (recvmmsg) until 1 s without one after the first;
  *       reports the rate between the first and the last.
@@ -30,25 +43,48 @@
  *   loadgen getname-srv PORT SECS
  *       Accepts the two connections of tcp-conn and calls getpeername and getsockname
  *       on each for SECS seconds apiece; reports calls/s of the four and the answers.
+ *   loadgen conn-rate SRVNS CLINS DST PORT SECS opt|none
+ *       Short TCP connections for SECS seconds, one after the other, in one process:
+ *       a listener on PORT in network namespace SRVNS, clients from CLINS (the names of
+ *       ip netns). Each: connect() (opt: IP_OPTIONS with the type-31 option first, so
+ *       every packet of the client carries it), accept(), getpeername() on the accepted
+ *       socket, close() of the server's socket (FIN), then of the client's with
+ *       SO_LINGER 0 (RST): neither side is left in TIME_WAIT, so the client's ports are
+ *       free again at once. The client binds its ports in turn from CPORT_FIRST on, so
+ *       no tuple comes back within a run of up to CPORT_COUNT connections (the kernel's
+ *       own choice skips a random number of ports each time and wraps within a few
+ *       thousand connections). Reports connections/s, the distinct tuples used, and how
+ *       many getpeername answers were the option's client (192.0.2.1:40000).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BATCH 64
 #define PAYLOAD 18
 #define PORTS_PER_ADDR 64000
+/* Distinct tuples of tuple(): 64000 ports x 65536 addresses. */
+#define TUPLES ((uint64_t)PORTS_PER_ADDR * 65536)
+#define MAX_CPUS 64
+/* spin-cpus: iterations between clock reads (about 0.5 ms in a TCG guest). */
+#define SPIN_BATCH (1 << 18)
+/* conn-rate's client ports. */
+#define CPORT_FIRST 10000
+#define CPORT_COUNT 50000
 
 static double now(void)
 {
@@ -89,80 +125,105 @@ static void put_option(uint8_t *o)
 	memcpy(o + 12, &vip, 4);
 }
 
-static int udp_send(int argc, char **argv)
-{
-	static uint8_t pkts[BATCH][20 + 16 + 8 + PAYLOAD];
+/* One raw flood: its socket and its prepared batch of packets. */
+struct flood {
+	struct sockaddr_in dst;
+	double secs;
+	uint64_t limit; /* packets to send, or 0: for secs seconds */
+	uint64_t first; /* vary: tuple index of the first packet */
+	int opt, vary, hl, fd;
+	uint8_t pkts[BATCH][20 + 16 + 8 + PAYLOAD];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
-	struct sockaddr_in dst = { .sin_family = AF_INET };
-	const char *mode;
-	int fd, i, opt, vary, hl;
-	uint64_t count = 0, sent = 0, limit;
-	double secs, t0, t1;
+};
 
-	if (argc < 6)
-		return 2;
-	inet_pton(AF_INET, argv[2], &dst.sin_addr);
-	dst.sin_port = htons(atoi(argv[3]));
-	secs = atof(argv[4]);
-	mode = argv[5];
-	limit = argc > 6 ? strtoull(argv[6], NULL, 0) : 0;
-	opt = strcmp(mode, "none") != 0;
-	vary = strcmp(mode, "vary") == 0;
-	hl = 20 + (opt ? 16 : 0);
-	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	if (fd < 0)
+/* What a flood did: packets offered and sent, over secs seconds. */
+struct tally {
+	uint64_t offered, sent;
+	double secs;
+};
+
+/*
+ * Prepares f to DST:DPORT in MODE (none, fixed, vary) with IP ID ip_id (0: the kernel
+ * picks one per packet). Returns 0, or -1 for an unknown mode.
+ */
+static int flood_init(struct flood *f, const char *dst, int dport, double secs,
+		      const char *mode, uint64_t limit, uint64_t first, uint16_t ip_id)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->dst.sin_family = AF_INET;
+	if (inet_pton(AF_INET, dst, &f->dst.sin_addr) != 1)
+		return -1;
+	f->dst.sin_port = htons(dport);
+	f->secs = secs;
+	f->limit = limit;
+	f->first = first;
+	if (strcmp(mode, "none") && strcmp(mode, "fixed") && strcmp(mode, "vary"))
+		return -1;
+	f->opt = strcmp(mode, "none") != 0;
+	f->vary = strcmp(mode, "vary") == 0;
+	f->hl = 20 + (f->opt ? 16 : 0);
+	f->fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (f->fd < 0)
 		die("socket");
 	for (i = 0; i < BATCH; i++) {
-		uint8_t *p = pkts[i];
+		uint8_t *p = f->pkts[i];
 		struct iphdr *ip = (struct iphdr *)p;
-		uint16_t *udp = (uint16_t *)(p + hl);
+		uint16_t *udp = (uint16_t *)(p + f->hl);
 
-		memset(p, 0, sizeof(pkts[i]));
 		ip->version = 4;
-		ip->ihl = hl / 4;
+		ip->ihl = f->hl / 4;
 		ip->ttl = 64;
+		ip->id = htons(ip_id);
 		ip->protocol = IPPROTO_UDP;
 		ip->saddr = htonl(0x0a000001);
-		ip->daddr = dst.sin_addr.s_addr;
-		ip->tot_len = htons(hl + 8 + PAYLOAD);
-		if (opt)
+		ip->daddr = f->dst.sin_addr.s_addr;
+		ip->tot_len = htons(f->hl + 8 + PAYLOAD);
+		if (f->opt)
 			put_option(p + 20);
 		udp[0] = htons(5000);
-		udp[1] = dst.sin_port;
+		udp[1] = f->dst.sin_port;
 		udp[2] = htons(8 + PAYLOAD);
 		udp[3] = 0;
-		memcpy(p + hl + 8, "toa_uoa benchmark", 17);
-		iov[i].iov_base = p;
-		iov[i].iov_len = hl + 8 + PAYLOAD;
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_name = &dst;
-		msgs[i].msg_hdr.msg_namelen = sizeof(dst);
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
+		memcpy(p + f->hl + 8, "toa_uoa benchmark", 17);
+		f->iov[i].iov_base = p;
+		f->iov[i].iov_len = f->hl + 8 + PAYLOAD;
+		f->msgs[i].msg_hdr.msg_name = &f->dst;
+		f->msgs[i].msg_hdr.msg_namelen = sizeof(f->dst);
+		f->msgs[i].msg_hdr.msg_iov = &f->iov[i];
+		f->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	t0 = now();
-	t1 = t0;
+	return 0;
+}
+
+static void flood_run(struct flood *f, struct tally *t)
+{
+	uint64_t count = 0, sent = 0;
+	double t0 = now(), t1 = t0;
+	int i;
+
 	for (;;) {
 		int n = BATCH, r;
 
-		if (limit) {
-			if (count >= limit)
+		if (f->limit) {
+			if (count >= f->limit)
 				break;
-			if (limit - count < BATCH)
-				n = limit - count;
-		} else if (t1 - t0 >= secs) {
+			if (f->limit - count < BATCH)
+				n = f->limit - count;
+		} else if (t1 - t0 >= f->secs) {
 			break;
 		}
-		if (vary) {
+		if (f->vary) {
 			for (i = 0; i < n; i++) {
-				struct iphdr *ip = (struct iphdr *)pkts[i];
-				uint16_t *udp = (uint16_t *)(pkts[i] + hl);
+				struct iphdr *ip = (struct iphdr *)f->pkts[i];
+				uint16_t *udp = (uint16_t *)(f->pkts[i] + f->hl);
 
-				tuple(count + i, &ip->saddr, &udp[0]);
+				tuple(f->first + count + i, &ip->saddr, &udp[0]);
 			}
 		}
-		r = sendmmsg(fd, msgs, n, 0);
+		r = sendmmsg(f->fd, f->msgs, n, 0);
 		if (r < 0) {
 			if (errno == ENOBUFS || errno == EAGAIN)
 				r = n; /* dropped locally: count as offered */
@@ -174,8 +235,242 @@ static int udp_send(int argc, char **argv)
 		count += r;
 		t1 = now();
 	}
-	printf("offered=%llu sent=%llu secs=%.3f pps=%.0f\n", (unsigned long long)count,
-	       (unsigned long long)sent, t1 - t0, sent / (t1 - t0));
+	t->offered = count;
+	t->sent = sent;
+	t->secs = t1 - t0;
+}
+
+static int udp_send(int argc, char **argv)
+{
+	static struct flood f;
+	struct tally t;
+
+	if (argc < 6)
+		return 2;
+	if (flood_init(&f, argv[2], atoi(argv[3]), atof(argv[4]), argv[5],
+		       argc > 6 ? strtoull(argv[6], NULL, 0) : 0, 0, 0))
+		return 2;
+	flood_run(&f, &t);
+	printf("offered=%llu sent=%llu secs=%.3f pps=%.0f\n", (unsigned long long)t.offered,
+	       (unsigned long long)t.sent, t.secs, t.sent / t.secs);
+	return 0;
+}
+
+/*
+ * The multi-CPU harness: one child per CPU of a list, pinned there, prepared, then
+ * released together (the parent closes the pipe they all wait on), each reporting a
+ * count over its own seconds.
+ */
+struct cpu_job {
+	/* Called in child k (pinned to its CPU) before the start; returns 0 or -1. */
+	int (*prepare)(int k, int n, void *arg);
+	/* Called in child k at the start: res = what it counted, for how long, and a second
+	 * count (offered packets of a flood). */
+	void (*run)(int k, void *arg, double res[3]);
+	void *arg;
+};
+
+static int parse_cpus(const char *list, int *cpus)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	int n = 0;
+
+	if (!copy)
+		die("strdup");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_CPUS)
+			break;
+		cpus[n++] = atoi(tok);
+	}
+	free(copy);
+	return n;
+}
+
+/*
+ * Returns the number of children run (0 on a bad list); rates[k] = count / secs of child k,
+ * total[0] and total[1] = the sums of the counts and of the second counts, total[2] = the
+ * longest child's seconds.
+ */
+static int on_cpus(const char *list, const struct cpu_job *job, double *rates, double total[3])
+{
+	int cpus[MAX_CPUS], ready[2], go[2], res[2], n, k, failed = 0;
+	pid_t pids[MAX_CPUS];
+
+	n = parse_cpus(list, cpus);
+	if (!n)
+		return 0;
+	if (pipe(ready) || pipe(go) || pipe(res))
+		die("pipe");
+	for (k = 0; k < n; k++) {
+		pids[k] = fork();
+		if (pids[k] < 0)
+			die("fork");
+		if (pids[k] == 0) {
+			cpu_set_t set;
+			double out[4] = { k };
+			char c = 0;
+
+			close(go[1]);
+			CPU_ZERO(&set);
+			CPU_SET(cpus[k], &set);
+			if (sched_setaffinity(0, sizeof(set), &set))
+				die("sched_setaffinity");
+			if (job->prepare && job->prepare(k, n, job->arg))
+				c = 1;
+			if (write(ready[1], &c, 1) != 1)
+				die("write");
+			if (c)
+				_exit(1);
+			/* EOF once the parent closes the other end: all start together. */
+			if (read(go[0], &c, 1) < 0)
+				die("read");
+			job->run(k, job->arg, out + 1);
+			if (write(res[1], out, sizeof(out)) != sizeof(out))
+				die("write");
+			_exit(0);
+		}
+	}
+	/* Only the children write: a child that dies makes the reads below end, not hang. */
+	close(go[0]);
+	close(ready[1]);
+	close(res[1]);
+	for (k = 0; k < n; k++) {
+		char c;
+
+		if (read(ready[0], &c, 1) != 1)
+			die("read");
+		failed |= c;
+	}
+	close(go[1]);
+	total[0] = total[1] = total[2] = 0;
+	for (k = 0; k < n && !failed; k++) {
+		double out[4];
+
+		if (read(res[0], out, sizeof(out)) != sizeof(out))
+			die("read");
+		rates[(int)out[0]] = out[2] > 0 ? out[1] / out[2] : 0;
+		total[0] += out[1];
+		total[1] += out[3];
+		if (out[2] > total[2])
+			total[2] = out[2];
+	}
+	for (k = 0; k < n; k++) {
+		int st;
+
+		if (waitpid(pids[k], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+			failed = 1;
+	}
+	if (failed) {
+		fprintf(stderr, "loadgen: a child failed\n");
+		exit(1);
+	}
+	return n;
+}
+
+/* The rate of each child and their sum: the rate of all of them at once. */
+static void print_rates(const char *what, int n, const double *rates, const double total[3])
+{
+	double sum = 0;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		printf("%s%d=%.0f ", what, k, rates[k]);
+		sum += rates[k];
+	}
+	printf("senders=%d total=%.0f ", n, total[0]);
+	if (!strcmp(what, "pps"))
+		printf("offered=%.0f ", total[1]);
+	printf("secs_max=%.3f %s=%.0f\n", total[2], what, sum);
+}
+
+struct udp_cpus_arg {
+	char **argv;
+	uint64_t first;
+	struct flood f;
+};
+
+static int udp_cpus_prepare(int k, int n, void *arg)
+{
+	struct udp_cpus_arg *a = arg;
+
+	return flood_init(&a->f, a->argv[3], atoi(a->argv[4]) + k, atof(a->argv[5]),
+			  a->argv[6], 0, a->first + k * (TUPLES / n), 1);
+}
+
+static void udp_cpus_run(int k, void *arg, double res[3])
+{
+	struct udp_cpus_arg *a = arg;
+	struct tally t;
+
+	flood_run(&a->f, &t);
+	res[0] = t.sent;
+	res[1] = t.secs;
+	res[2] = t.offered;
+}
+
+static int udp_cpus(int argc, char **argv)
+{
+	static struct udp_cpus_arg a;
+	struct cpu_job job = { udp_cpus_prepare, udp_cpus_run, &a };
+	double rates[MAX_CPUS], total[3];
+	int n;
+
+	if (argc < 7)
+		return 2;
+	if (strcmp(argv[6], "none") && strcmp(argv[6], "fixed") && strcmp(argv[6], "vary"))
+		return 2;
+	a.argv = argv;
+	a.first = argc > 7 ? strtoull(argv[7], NULL, 0) : 0;
+	n = on_cpus(argv[2], &job, rates, total);
+	if (!n)
+		return 2;
+	print_rates("pps", n, rates, total);
+	return 0;
+}
+
+static void spin_run(int k, void *arg, double res[3])
+{
+	double limit = *(double *)arg, t0 = now(), t1 = t0;
+	uint64_t n = 0;
+	uint32_t x = 2463534242u + k;
+
+	/*
+	 * The clock is read once in a long while: a guest whose clock source is the HPET
+	 * (Debian's kernel under TCG marks the TSC unstable) reads it through the emulator,
+	 * under a lock both vCPUs share, and would measure that lock instead of the host.
+	 */
+	while (t1 - t0 < limit) {
+		int i;
+
+		for (i = 0; i < SPIN_BATCH; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+		}
+		n += SPIN_BATCH;
+		t1 = now();
+	}
+	/* Keeps the loop from being optimised away. */
+	if (x == 1)
+		printf("x=1 ");
+	res[0] = n;
+	res[1] = t1 - t0;
+	res[2] = 0;
+}
+
+static int spin_cpus(int argc, char **argv)
+{
+	double secs, rates[MAX_CPUS], total[3];
+	struct cpu_job job = { NULL, spin_run, &secs };
+	int n;
+
+	if (argc < 4)
+		return 2;
+	secs = atof(argv[3]);
+	n = on_cpus(argv[2], &job, rates, total);
+	if (!n)
+		return 2;
+	print_rates("ips", n, rates, total);
 	return 0;
 }
 
@@ -245,14 +540,23 @@ static int udp_sink(int argc, char **argv)
 	return 0;
 }
 
-static int listen_on(int port)
+static int listen_quietly(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
+	if (fd < 0)
+		die("socket");
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8))
 		die("listen");
+	return fd;
+}
+
+static int listen_on(int port)
+{
+	int fd = listen_quietly(port);
+
 	printf("ready\n");
 	fflush(stdout);
 	return fd;
@@ -491,6 +795,92 @@ static int getname_srv(int argc, char **argv)
 	return 0;
 }
 
+/* Moves the calling process into the network namespace ip netns calls name. */
+static void enter_netns(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(path);
+	if (setns(fd, CLONE_NEWNET))
+		die("setns");
+	close(fd);
+}
+
+static int conn_rate(int argc, char **argv)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET }, src = { .sin_family = AF_INET };
+	struct sockaddr_storage peer;
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	uint64_t n = 0, rewritten = 0;
+	double secs, t0, t1;
+	int lfd, opt, one = 1, cport = 0;
+	uint8_t o[16];
+	socklen_t len;
+	char b1[64];
+
+	if (argc < 8)
+		return 2;
+	if (inet_pton(AF_INET, argv[4], &dst.sin_addr) != 1)
+		return 2;
+	dst.sin_port = htons(atoi(argv[5]));
+	secs = atof(argv[6]);
+	if (strcmp(argv[7], "opt") && strcmp(argv[7], "none"))
+		return 2;
+	opt = !strcmp(argv[7], "opt");
+	put_option(o);
+	/* A socket stays in the namespace it was made in, whichever the process moves to. */
+	enter_netns(argv[2]);
+	lfd = listen_quietly(atoi(argv[5]));
+	enter_netns(argv[3]);
+	t0 = now();
+	t1 = t0;
+	memset(&peer, 0, sizeof(peer));
+	while (t1 - t0 < secs) {
+		int c, s;
+
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		if (c < 0)
+			die("socket");
+		if (setsockopt(c, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst)))
+			die("SO_LINGER");
+		if (opt && setsockopt(c, IPPROTO_IP, IP_OPTIONS, o, sizeof(o)))
+			die("IP_OPTIONS");
+		/* SO_REUSEADDR: a port an earlier benchmark's connection left in TIME_WAIT. */
+		if (setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+			die("SO_REUSEADDR");
+		src.sin_port = htons(CPORT_FIRST + cport);
+		cport = (cport + 1) % CPORT_COUNT;
+		if (bind(c, (struct sockaddr *)&src, sizeof(src)))
+			die("bind");
+		if (connect(c, (struct sockaddr *)&dst, sizeof(dst)))
+			die("connect");
+		s = accept(lfd, NULL, NULL);
+		if (s < 0)
+			die("accept");
+		len = sizeof(peer);
+		if (getpeername(s, (struct sockaddr *)&peer, &len))
+			die("getpeername");
+		if (peer.ss_family == AF_INET) {
+			const struct sockaddr_in *p = (const void *)&peer;
+
+			if (p->sin_addr.s_addr == htonl(0xc0000201) && p->sin_port == htons(40000))
+				rewritten++;
+		}
+		close(s);
+		close(c);
+		n++;
+		t1 = now();
+	}
+	printf("conns=%llu tuples=%llu secs=%.3f cps=%.0f rewritten=%llu last_peer=%s\n",
+	       (unsigned long long)n, (unsigned long long)(n < CPORT_COUNT ? n : CPORT_COUNT),
+	       t1 - t0, n / (t1 - t0), (unsigned long long)rewritten, show(&peer, b1, sizeof(b1)));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -514,6 +904,12 @@ int main(int argc, char **argv)
 		r = tcp_conn(argc, argv);
 	else if (!strcmp(argv[1], "getname-srv"))
 		r = getname_srv(argc, argv);
+	else if (!strcmp(argv[1], "conn-rate"))
+		r = conn_rate(argc, argv);
+	else if (!strcmp(argv[1], "udp-cpus"))
+		r = udp_cpus(argc, argv);
+	else if (!strcmp(argv[1], "spin-cpus"))
+		r = spin_cpus(argc, argv);
 	if (r == 2)
 		fprintf(stderr, "usage: see the comment at the top of loadgen.c\n");
 	return r;
