@@ -68,6 +68,7 @@ cleanup() {
 		ip netns pids $n 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del $n 2>/dev/null || true
 	done
+	[ ! -d /sys/module/toa_uoa ] || echo 0 >/sys/module/toa_uoa/parameters/getname
 	rmmod toa_uoa 2>/dev/null || true
 	rmmod noop_kretprobe 2>/dev/null || true
 }
@@ -107,7 +108,12 @@ inrs() { ip netns exec rs taskset -c $RX_CPU "$@"; }
 state_now=""
 # set_state unloaded|loaded|noop
 set_state() {
-	rmmod toa_uoa 2>/dev/null || true
+	if [ -d /sys/module/toa_uoa ]; then
+		# Listeners and their connections hold the module (its socket operations): give
+		# them back first; an unload that still fails would spoil the "unloaded" rows.
+		echo 0 >/sys/module/toa_uoa/parameters/getname
+		rmmod toa_uoa || { log "rmmod toa_uoa: $(cat /sys/module/toa_uoa/refcnt) references left"; exit 1; }
+	fi
 	rmmod noop_kretprobe 2>/dev/null || true
 	case $1 in
 	loaded) insmod "$KO" max_records=$MAXREC idle_timeout=3600 ;;
