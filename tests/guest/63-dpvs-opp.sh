@@ -25,7 +25,7 @@ opp_exchange() {
 	local name=$1 src=$2 dst=$3 cip=$4 port=$((6000 + RANDOM % 1000))
 	shift 4
 	rm -f "$tmp/$name.ready"
-	ip netns exec "$rs" timeout 5 python3 "$TOOLS/uoa_server.py" "$dst" $port --methods v1 \
+	ip netns exec "$rs" timeout 5 python3 "$TOOLS/uoa_server.py" "$dst" $port --methods v1,v0_58 \
 		--ready "$tmp/$name.ready" >"$tmp/$name" 2>&1 &
 	local srv=$!
 	wait_for "$tmp/$name.ready"
@@ -36,10 +36,12 @@ opp_exchange() {
 }
 
 # expect_v1 NAME CIP ZERO: the server got the datagram from the balancer and looked the
-# client up: CIP:40000, an all-zero VIP (ZERO in the client's family).
+# client up: v1 answers CIP:40000 and an all-zero VIP (ZERO in the client's family); v0
+# (DPVS uoa.ko's 58-byte struct uoa_param_map, as DPVS's applications ask) CIP:40000.
 expect_v1() {
 	expect_eq "$1 recvfrom" "$(awk '$1 == "#" && $2 == "got" { print $(NF - 1) }' "$tmp/$1")" "$4"
 	expect_eq "$1 v1" "$(awk '$1 == "v1" { $1 = ""; sub(/^ /, ""); print }' "$tmp/$1")" "$2 40000 $3 0"
+	expect_eq "$1 v0 (58 bytes)" "$(awk '$1 == "v0_58" { $1 = ""; sub(/^ /, ""); print }' "$tmp/$1")" "$2 40000"
 }
 
 case_44() { opp_exchange o44 $LB4 $RS4 $CIP4; expect_v1 o44 $CIP4 0.0.0.0 $LB4; }
