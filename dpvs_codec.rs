@@ -122,7 +122,10 @@
     clippy::dbg_macro
 )]
 
-use crate::option_codec::{self, Carried, Family, OuterTuple, Transport, IPPROTO_TCP, IPPROTO_UDP};
+use crate::option_codec::{
+    self, be16, copy_into, walk_options, Carried, Family, OuterTuple, Transport, IPPROTO_TCP,
+    IPPROTO_UDP,
+};
 
 /// TCP option kind of TOA (DPVS `TCP_OPT_ADDR`, `TCPOPT_TOA`).
 pub const TCPOPT_TOA: u8 = 254;
@@ -410,12 +413,6 @@ impl core::fmt::Display for Error {
     }
 }
 
-/// Big-endian `u16` at `at`, or `None` if the two bytes are not all in `buf`.
-fn be16(buf: &[u8], at: usize) -> Option<u16> {
-    let b: [u8; 2] = buf.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(u16::from_be_bytes(b))
-}
-
 /// Decodes the common layout of TOA and UOA options (`opt` = kind/type, length, port, address,
 /// exactly as long as its length byte says): 8 bytes, IPv4 client; 20, IPv6. `None` for any
 /// other length.
@@ -425,12 +422,8 @@ fn decode_addr_option(opt: &[u8]) -> Option<Client> {
         ADDR_OPTION_LEN_V6 => Family::V6,
         _ => return None,
     };
-    let addr = opt.get(4..)?;
     let mut cip = [0u8; 16];
-    let n = addr.len().min(cip.len());
-    if let (Some(d), Some(s)) = (cip.get_mut(..n), addr.get(..n)) {
-        d.copy_from_slice(s);
-    }
+    copy_into(&mut cip, opt.get(4..)?);
     Some(Client {
         family,
         cip,
@@ -444,41 +437,6 @@ fn only_one(found: &mut Option<Client>, new: Client) -> Result<(), Error> {
         return Err(Error::DuplicateAddress);
     }
     *found = Some(new);
-    Ok(())
-}
-
-/// Walks a kind-length option list, as RFC 791 (IPv4) and RFC 9293 (TCP) both lay it out:
-/// EOL (0) ends it, NOP (1) is one byte, every other option is kind, length >= 2, data. `check`
-/// sees each option's kind and length byte first (so that it can name a wrong length before
-/// the generic errors), then `each` its kind and bytes. `past` and `short` are the errors for
-/// an option running past the list and for a length below 2.
-fn walk_options(
-    opts: &[u8],
-    past: Error,
-    short: Error,
-    mut check: impl FnMut(u8, usize) -> Result<(), Error>,
-    mut each: impl FnMut(u8, &[u8]) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let mut i = 0usize;
-    // Terminates: every iteration moves `i` forward by at least one byte over a bounded slice.
-    while let Some(&kind) = opts.get(i) {
-        match kind {
-            0 => break,
-            1 => {
-                i = i.saturating_add(1);
-                continue;
-            }
-            _ => {}
-        }
-        let len = usize::from(*opts.get(i.saturating_add(1)).ok_or(past)?);
-        check(kind, len)?;
-        if len < 2 {
-            return Err(short);
-        }
-        let end = i.checked_add(len).ok_or(past)?;
-        each(kind, opts.get(i..end).ok_or(past)?)?;
-        i = end;
-    }
     Ok(())
 }
 

@@ -337,7 +337,7 @@ impl core::fmt::Display for Error {
 /// Copies as many bytes as both slices have; never panics: both sides are cut to the same
 /// length first, so `copy_from_slice` (one memcpy, not a byte loop: this runs for every
 /// address of every option-carrying packet) has no length mismatch to panic on.
-fn copy_into(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy_into(dst: &mut [u8], src: &[u8]) {
     let n = dst.len().min(src.len());
     if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
         d.copy_from_slice(s);
@@ -345,7 +345,7 @@ fn copy_into(dst: &mut [u8], src: &[u8]) {
 }
 
 /// Big-endian `u16` at `at`, or `None` if the two bytes are not all in `buf`.
-fn be16(buf: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn be16(buf: &[u8], at: usize) -> Option<u16> {
     let b: [u8; 2] = buf.get(at..at.checked_add(2)?)?.try_into().ok()?;
     Some(u16::from_be_bytes(b))
 }
@@ -387,6 +387,42 @@ fn decode_v4_option(opt: &[u8]) -> Result<Carried, Error> {
     read_fields(opt, 4, family).ok_or(Error::OptionPastHeader)
 }
 
+/// Walks a kind-length option list, as RFC 791 (IPv4) and RFC 9293 (TCP) both lay it out:
+/// EOL (0) ends it, NOP (1) is one byte, every other option is kind, length >= 2, data. `check`
+/// sees each option's kind and length byte first (so that it can name a wrong length before
+/// the generic errors), then `each` its kind and bytes. `past` and `short` are the errors for
+/// an option running past the list and for a length below 2. The unified option's IPv4 parser
+/// and DPVS's (IPv4 and TCP options, `dpvs_codec.rs`) walk with it.
+pub(crate) fn walk_options<E: Copy>(
+    opts: &[u8],
+    past: E,
+    short: E,
+    mut check: impl FnMut(u8, usize) -> Result<(), E>,
+    mut each: impl FnMut(u8, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut i = 0usize;
+    // Terminates: every iteration moves `i` forward by at least one byte over a bounded slice.
+    while let Some(&kind) = opts.get(i) {
+        match kind {
+            0 => break,
+            1 => {
+                i = i.saturating_add(1);
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(*opts.get(i.saturating_add(1)).ok_or(past)?);
+        check(kind, len)?;
+        if len < 2 {
+            return Err(short);
+        }
+        let end = i.checked_add(len).ok_or(past)?;
+        each(kind, opts.get(i..end).ok_or(past)?)?;
+        i = end;
+    }
+    Ok(())
+}
+
 /// Parses an IPv4 packet (at least its whole header) for the type-31 option.
 ///
 /// Returns `Ok(None)` when the header has no type-31 option, `Ok(Some(_))` with what it carried,
@@ -416,45 +452,31 @@ pub fn parse_ipv4_among(pkt: &[u8], foreign: &[usize]) -> Result<Option<Parsed>,
         .ok_or(Error::V4HeaderPastPacket)?;
 
     let mut found: Option<Carried> = None;
-    let mut i = 0usize;
-    // Terminates: every iteration moves `i` forward by at least one byte over at most 40 bytes.
-    while let Some(&kind) = opts.get(i) {
-        match kind {
-            // End of Option List: whatever follows is padding, not options.
-            0 => break,
-            // No Operation: a single byte.
-            1 => {
-                i = i.saturating_add(1);
-                continue;
+    // Another format's type-31 option: walked over like any other.
+    let ours = |kind: u8, len: usize| kind == IPV4_OPTION_TYPE && !foreign.contains(&len);
+    walk_options(
+        opts,
+        Error::OptionPastHeader,
+        Error::OptionLengthZeroOrOne,
+        |kind, len| {
+            // For our own option a wrong length is reported as such (more telling to an
+            // operator than the generic checks it would also fail); those come next.
+            if ours(kind, len) && len != ENCODED_LEN_V4 && len != ENCODED_LEN_V6 {
+                return Err(Error::V4BadOptionLength);
             }
-            _ => {}
-        }
-        let len = usize::from(
-            *opts
-                .get(i.saturating_add(1))
-                .ok_or(Error::OptionPastHeader)?,
-        );
-        // Another format's type-31 option: walked over like any other.
-        let ours = kind == IPV4_OPTION_TYPE && !foreign.contains(&len);
-        // For our own option a wrong length is reported as such (more telling to an operator
-        // than the generic checks it would also fail); the generic checks come next.
-        if ours && len != ENCODED_LEN_V4 && len != ENCODED_LEN_V6 {
-            return Err(Error::V4BadOptionLength);
-        }
-        if len < 2 {
-            return Err(Error::OptionLengthZeroOrOne);
-        }
-        let end = i.checked_add(len).ok_or(Error::OptionPastHeader)?;
-        let opt = opts.get(i..end).ok_or(Error::OptionPastHeader)?;
-        if ours {
-            let carried = decode_v4_option(opt)?;
-            if found.is_some() {
-                return Err(Error::DuplicateOption);
+            Ok(())
+        },
+        |kind, opt| {
+            if ours(kind, opt.len()) {
+                let carried = decode_v4_option(opt)?;
+                if found.is_some() {
+                    return Err(Error::DuplicateOption);
+                }
+                found = Some(carried);
             }
-            found = Some(carried);
-        }
-        i = end;
-    }
+            Ok(())
+        },
+    )?;
     Ok(found.map(|carried| Parsed {
         carried,
         protocol,

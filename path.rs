@@ -494,6 +494,12 @@ pub(crate) fn getname<N: Namespace>(
     answer(&ctx, &key_of_sock(sock), peer, room, out)
 }
 
+/// The record `q` finds, now (a look-up keeps it from expiring).
+fn record_of<S: NamespaceState>(ctx: &S, q: &Query) -> Option<Carried> {
+    let now = ctx.now();
+    ctx.lock().table.lookup(q, now)
+}
+
 /// The answer for a socket whose tuple is `key`.
 fn answer<S: NamespaceState>(
     ctx: &S,
@@ -502,8 +508,7 @@ fn answer<S: NamespaceState>(
     room: impl FnOnce() -> usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
-    let now = ctx.now();
-    let c: Carried = ctx.lock().table.lookup(&Query::exact(*key), now)?;
+    let c = record_of(ctx, &Query::exact(*key))?;
     let len = if peer {
         sockaddr(c.family, &c.cip, c.cport, out)
     } else if c.vport == 0 && c.vip == [0; 16] {
@@ -552,12 +557,7 @@ pub(crate) fn nat64_peer<N: Namespace>(
         return Err(Nat64Error::NotConnected);
     }
     let ctx = net.state().ok_or(Nat64Error::Invalid)?;
-    let now = ctx.now();
-    let c = ctx
-        .lock()
-        .table
-        .lookup(&Query::exact(key_of_sock(sock)), now)
-        .ok_or(Nat64Error::Invalid)?;
+    let c = record_of(&ctx, &Query::exact(key_of_sock(sock))).ok_or(Nat64Error::Invalid)?;
     if c.family != Family::V6 {
         return Err(Nat64Error::Invalid);
     }
@@ -579,11 +579,7 @@ pub(crate) fn lookup<S: NamespaceState>(
     input: &[u8],
     out: &mut [u8; MAX_LEN],
 ) -> Result<usize, AbiError> {
-    let lookup = |q: &Query| -> Option<Carried> {
-        let ctx = ctx?;
-        let now = ctx.now();
-        ctx.lock().table.lookup(q, now)
-    };
+    let lookup = |q: &Query| record_of(ctx?, q);
     let v1 = optname == UOA_SO_GET_LOOKUP1;
     let r = sockopt::serve(protocol, optname, optlen, input, lookup, out);
     let Some(ctx) = ctx else {
