@@ -22,23 +22,28 @@
 #              smp_control the same for a loop that touches no memory (the host's share)
 # Raw results: one line per measurement, tab separated: section metric state round value
 #
-#   bench/guest.sh [--quick] [--part main|two-senders] OUT.tsv
+#   bench/guest.sh [--quick] [--part main|two-senders] [--only SECTIONS] OUT.tsv
+# SECTIONS (main part only): a comma-separated list of packets, conn, getname, lookup (the
+# look-ups and the memory rows); all of them if not given.
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$BENCH")
 KO=${TOA_UOA_KO:-$TOP/toa_uoa.ko}
 NOOP_KO=${NOOP_KO:-$BENCH/build/noop_kretprobe/noop_kretprobe.ko}
 
-QUICK=0 PART=main
+QUICK=0 PART=main ONLY=packets,conn,getname,lookup
 while [ $# -gt 1 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--part) PART=$2; shift ;;
+	--only) ONLY=$2; shift ;;
 	*) break ;;
 	esac
 	shift
 done
-OUT=${1:?usage: guest.sh [--quick] [--part main|two-senders] OUT.tsv}
+OUT=${1:?usage: guest.sh [--quick] [--part main|two-senders] [--only SECTIONS] OUT.tsv}
+# want SECTION: whether the main part runs SECTION.
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 case $PART in main | two-senders) ;; *) echo "guest.sh: unknown part $PART" >&2; exit 2 ;; esac
 # SMP_*: the two-sender part (wall clock): more, shorter rounds than the instruction-counted
 # ones, because the host's own load moves its rates and rounds it disturbed are left out.
@@ -386,9 +391,10 @@ fi
 # would go on with the other part here.
 [ $PART = main ] || { echo "guest.sh: the $PART part failed" >&2; exit 1; }
 
+port=9000
+if want packets; then
 # ---- 1, 2: the packet path, ABBA rounds (after one unrecorded warm-up pass per state:
 # TCG translates kernel code on first use) ----
-port=9000
 for s in unloaded loaded; do
 	set_state "$s"
 	log "warm-up $s"
@@ -409,6 +415,9 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 	done
 done
 
+fi
+
+if want conn; then
 # ---- Short TCP connections, with the option and without, ABBA rounds after a warm-up
 # pass per state. In each state the option run comes first, so the run without it finds
 # the namespace holding TCP records: then every SYN without the option is looked up (the
@@ -430,6 +439,9 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 	done
 done
 
+fi
+
+if want getname; then
 # ---- 3b: getpeername/getsockname ----
 have_noop=0
 [ -f "$NOOP_KO" ] && have_noop=1
@@ -450,6 +462,9 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 	done
 done
 
+fi
+
+if want lookup; then
 # ---- 3a, 4: look-ups against growing tables, and the memory they take ----
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 set_state unloaded
@@ -515,4 +530,5 @@ set_state unloaded
 sleep 1
 emit mem slab_kb after_unload 0 "$(meminfo Slab)"
 emit mem memfree_kb after_unload 0 "$(meminfo MemFree)"
+fi
 finish

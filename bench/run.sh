@@ -9,6 +9,7 @@
 # (-KERNEL only for a kernel other than the test kernel: -debian-7.3).
 #
 #   bench/run.sh [--quick] [--kernel test|debian-7.3] [--part all|main|two-senders]
+#                [--only packets,conn,getname,lookup]   (some of the main part's sections)
 #                [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock]
 # Full: about 25 minutes on a busy 2-core host; --quick: about 5 (two boots).
 #
@@ -28,9 +29,9 @@ set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH/../scripts/lib.sh"
 quick="" suffix="" smp=2 mem=2G clock=(--icount 2) clock_info="icount shift=2 (4 ns of guest time per instruction)"
-kernel=test part=all
+kernel=test part=all only=packets,conn,getname,lookup
 usage() {
-	echo "usage: bench/run.sh [--quick] [--kernel test|$DEBIAN_KERNEL] [--part all|main|two-senders] [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock]" >&2
+	echo "usage: bench/run.sh [--quick] [--kernel test|$DEBIAN_KERNEL] [--part all|main|two-senders] [--only SECTIONS] [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=--quick ;;
 	--kernel) [ $# -gt 1 ] || usage; kernel=$(kernel_arg "$2"); shift ;;
 	--part) [ $# -gt 1 ] || usage; part=$2; shift ;;
+	--only) [ $# -gt 1 ] || usage; only=$2; shift ;;
 	--smp) smp=$2; shift ;;
 	--mem) mem=$2; shift ;;
 	--icount) clock=(--icount "$2") clock_info="icount shift=$2"; shift ;;
@@ -49,6 +51,8 @@ done
 case $part in all | main | two-senders) ;; *) usage ;; esac
 [ -z "$quick" ] || suffix=-quick
 [ "$kernel" = test ] || suffix=$suffix-$kernel
+# A run of some sections only has results files of its own.
+[ "$only" = packets,conn,getname,lookup ] || suffix=$suffix-${only//,/-}
 cd "$TOP"
 
 # The baseline module is built outside /tmp: the guest sees the host's files, not its /tmp.
@@ -95,7 +99,7 @@ boot() {
 	local cmd=(scripts/vm.sh --kernel "$kernel" run "$@" --mem "$mem" --timeout 3600 --
 		env BENCH_GIT="$git_rev" BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 		BENCH_CLOCK="$clk" TOA_UOA_KO="$ko" NOOP_KO="$noop/noop_kretprobe.ko"
-		bash -c 'bench/guest.sh '"$quick"' --part '"$p"' "$VM_OUT/raw.tsv"')
+		bash -c 'bench/guest.sh '"$quick"' --part '"$p"' --only '"$only"' "$VM_OUT/raw.tsv"')
 	if [ "${prio[0]:-}" != setsid ]; then
 		VM_OUT_COPY=$dir "${cmd[@]}" || rc=$?
 	else
