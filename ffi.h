@@ -188,8 +188,11 @@ enum {
 	TOA_UOA_OPS_UDP4 = 2,
 	TOA_UOA_OPS_UDP6 = 3,
 	TOA_UOA_OPS_KINDS = 4,
-	/* A copy answering from records, and one waiting for a record, per kind. */
-	TOA_UOA_OPS_SLOTS = 8,
+	/*
+	 * A copy answering from records, one waiting for a record, and the template of a
+	 * connection's own answering copy (struct toa_uoa_answer), per kind.
+	 */
+	TOA_UOA_OPS_SLOTS = 12,
 	/* The socket options that may replace a socket's operations (TLS, IPV6_ADDRFORM). */
 	TOA_UOA_SOL_TCP = SOL_TCP,
 	TOA_UOA_TCP_ULP = TCP_ULP,
@@ -217,6 +220,48 @@ bool toa_uoa_sock_swap_ops(struct socket *sock, const struct proto_ops *old,
 /* The same for the socket of sk, if it still has one (from softirq). */
 bool toa_uoa_sk_swap_socket_ops(struct sock *sk, const struct proto_ops *old,
 				const struct proto_ops *new);
+/*
+ * A TCP connection's own copy of the module's operations, with its answers (struct
+ * toa_uoa_answer, helpers.c): the record's addresses as getpeername and getsockname give
+ * them (a sockaddr_in or sockaddr_in6 each), set once, as a TCP connection's addresses never
+ * change. getname reads them there, without a look-up.
+ */
+/* One of an answer's two, as getname reads it. */
+struct toa_uoa_answer_view {
+	const u8 *addr;
+	/* 0: none (the kernel's answer stands) */
+	u8 len;
+	/* The namespace's counters, which the connection's socket keeps alive. */
+	u64 __percpu *counters;
+};
+/*
+ * A new answer: a copy of the template `tmpl` (the module's operations for the connection's
+ * kind) with the answers; NULL without memory. `atomic`: from softirq.
+ */
+const struct proto_ops *toa_uoa_answer_new(const struct proto_ops *tmpl, u64 __percpu *counters,
+					   const u8 *peer, u8 peer_len, const u8 *name, u8 name_len,
+					   bool atomic);
+/* Frees the answer whose operations `ops` are (its socket is released: nothing reads it). */
+void toa_uoa_answer_free(const struct proto_ops *ops);
+/*
+ * Keeps the answer whose operations `ops` are until toa_uoa_answer_cache_destroy: its socket
+ * has the kernel's operations back, but a call in flight may still read it.
+ */
+void toa_uoa_answer_orphan(const struct proto_ops *ops);
+/* The answers' slab cache (module init), and its end (module exit: no socket has the
+ * module's operations), with the answers kept until then. */
+bool toa_uoa_answer_cache_create(void);
+void toa_uoa_answer_cache_destroy(void);
+/* Whether `ops` is an answer made from the template `tmpl` (its getname is the template's). */
+bool toa_uoa_ops_is_answer(const struct proto_ops *ops, const struct proto_ops *tmpl);
+/*
+ * getpeername's (`peer`) or getsockname's answer in the answer whose operations the socket
+ * has now, if they are one made from `tmpl`: false if not.
+ */
+bool toa_uoa_sock_answer(const struct socket *sock, const struct proto_ops *tmpl, bool peer,
+			 struct toa_uoa_answer_view *v);
+/* The operations of sk's socket, if it still has one, else NULL (from softirq). */
+const struct proto_ops *toa_uoa_sk_socket_ops(struct sock *sk);
 /* The reference a socket holds on its operations' owner (NULL owner: built in). */
 bool toa_uoa_ops_get(const struct proto_ops *ops);
 void toa_uoa_ops_put(const struct proto_ops *ops);

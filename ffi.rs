@@ -709,22 +709,32 @@ impl<'a> NetCtx<'a> {
     /// A TCP record was made for `key` after the handshake: the connection's socket, if it
     /// waits for one (the module's pending operations), answers from it now. A socket not yet
     /// accepted has no struct socket: accept() finds the record.
-    pub(crate) fn promote_socket(&self, key: &Key) {
+    pub(crate) fn promote_socket(&self, key: &Key, answers: &path::Answers) {
         self.with_tcp_socket(key, |sk| {
             // SAFETY: sk is a referenced socket from the look-up.
             if !unsafe { bindings::toa_uoa_sk_fullsock(sk) } {
                 return;
             }
             let t = ops();
+            // SAFETY: as above; the helper reads its struct socket under sk_callback_lock.
+            let cur = unsafe { bindings::toa_uoa_sk_socket_ops(sk) };
             // An AF_INET6 socket may carry an IPv4 flow (IPv4-mapped): either kind.
-            for k in [TCP4, TCP6] {
-                let (from, to) = (t.pending(k), t.mine(k));
-                // SAFETY: a full socket, referenced; the helper checks its struct socket
-                // under sk_callback_lock. Both copies are the module's: no reference moves.
-                if !from.is_null() && unsafe { bindings::toa_uoa_sk_swap_socket_ops(sk, from, to) }
-                {
-                    return;
-                }
+            let Some(k) = [TCP4, TCP6]
+                .into_iter()
+                .find(|&k| !cur.is_null() && ptr::eq(cur, t.pending(k)))
+            else {
+                return;
+            };
+            // Its own answering copy; without memory, the shared one.
+            let own = answer_new(k, Some(self.counters.as_ptr()), answers, true);
+            let to = if own.is_null() { t.mine(k) } else { own };
+            // SAFETY: a full socket, referenced; the helper checks its struct socket under
+            // sk_callback_lock. Both copies are the module's: no reference moves.
+            if !unsafe { bindings::toa_uoa_sk_swap_socket_ops(sk, cur, to) } && !own.is_null() {
+                // No longer waiting (promoted, given back or released meanwhile).
+                ANSWERS.fetch_sub(1, Ordering::Relaxed);
+                // SAFETY: never a socket's.
+                unsafe { bindings::toa_uoa_answer_free(own) };
             }
         });
     }
@@ -1076,13 +1086,27 @@ unsafe extern "C" fn accept_op<H: Handler, const K: usize>(
     }
     // The new socket has a struct sock and the module's operations from here on.
     HELD.fetch_add(1, Ordering::Relaxed);
-    let accepted = if ENABLED.load(Ordering::Relaxed) {
-        user_socket(newsock).map_or(Accepted::Kernel, |(net, view, _)| H::accepted(net, &view))
-    } else {
-        Accepted::Kernel
+    let (accepted, counters) = match user_socket(newsock) {
+        Some((net, view, _)) if ENABLED.load(Ordering::Relaxed) => (
+            H::accepted(net, &view),
+            net.ctx().map(|c| c.counters.as_ptr()),
+        ),
+        _ => (Accepted::Kernel, None),
     };
     match accepted {
-        Accepted::Answer => {}
+        Accepted::Answer(a) => {
+            // Its own copy, answering without a look-up; without memory, the shared one,
+            // which looks its record up at each call.
+            let own = answer_new(K, counters, &a, false);
+            // SAFETY: the new socket is the accepter's alone until accept returns.
+            if !own.is_null()
+                && !unsafe { bindings::toa_uoa_sock_swap_ops(newsock, ops().mine(K), own) }
+            {
+                ANSWERS.fetch_sub(1, Ordering::Relaxed);
+                // SAFETY: never a socket's.
+                unsafe { bindings::toa_uoa_answer_free(own) };
+            }
+        }
         Accepted::Pending => {
             let t = ops();
             // SAFETY: the new socket is the accepter's alone until accept returns (the packet
@@ -1114,11 +1138,23 @@ unsafe extern "C" fn release_op<const K: usize>(sock: *mut bindings::socket) -> 
     if unsafe { bindings::toa_uoa_socket_has_sk(sock) } {
         HELD.fetch_sub(1, Ordering::Relaxed);
     }
-    match ops().kernel_fns(K).release {
+    // SAFETY: as above.
+    let had = unsafe { bindings::toa_uoa_sock_ops(sock) };
+    let err = match ops().kernel_fns(K).release {
         // SAFETY: the kernel's own function for this kind of socket.
         Some(release) => unsafe { release(sock) },
         None => 0,
+    };
+    // SAFETY: `had` is the operations this call came through, valid until freed here.
+    if unsafe { ops().answer_kind(had) }.is_some() {
+        // The socket is released (sock_release reads its operations no more, and the
+        // kernel's release orphaned its struct sock, so the packet path cannot reach it):
+        // nothing else can read its answer.
+        ANSWERS.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: an answer, its socket's alone.
+        unsafe { bindings::toa_uoa_answer_free(had) };
     }
+    err
 }
 
 /// The module's `setsockopt`: the kernel's. An option that may replace the socket's
@@ -1161,6 +1197,8 @@ unsafe extern "C" fn setsockopt_op<const K: usize>(
         // module's again, with the reference still held.
         // SAFETY: the socket is kept by the system call.
         if !unsafe { retake(sock, K, had) } {
+            // SAFETY: `had` was this socket's until give_back.
+            unsafe { forget_answer(had) };
             // Last, and only after the kernel's call: this may be the module's last
             // reference, and the unload that may follow takes far longer (a grace period
             // and more) than the return left to run here.
@@ -1573,6 +1611,9 @@ struct OpsTable {
     kernel_fns: [bindings::toa_uoa_ops_fns; KINDS],
     mine: [*const bindings::proto_ops; KINDS],
     pending: [*const bindings::proto_ops; KINDS],
+    /// The template of a TCP connection's own answering copy (`bindings::toa_uoa_answer`),
+    /// NULL for UDP.
+    answer: [*const bindings::proto_ops; KINDS],
 }
 
 impl OpsTable {
@@ -1607,6 +1648,168 @@ impl OpsTable {
         };
         at(&self.mine).or_else(|| at(&self.pending))
     }
+
+    fn answer(&self, k: usize) -> *const bindings::proto_ops {
+        self.answer.get(k).copied().unwrap_or(ptr::null())
+    }
+
+    /// The kind whose connection's own answering copy `ops` is: its getname is theirs.
+    ///
+    /// # Safety
+    ///
+    /// `ops` is NULL or a socket's operations, valid for the call.
+    unsafe fn answer_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
+        if ops.is_null() {
+            return None;
+        }
+        [TCP4, TCP6].into_iter().find(|&k| {
+            // SAFETY: `ops` is valid (the caller's promise), the template NULL or the
+            // module's (valid for its life).
+            unsafe { bindings::toa_uoa_ops_is_answer(ops, self.answer(k)) }
+        })
+    }
+
+    /// The kind whose module operations (any copy) `ops` are.
+    ///
+    /// # Safety
+    ///
+    /// As [`OpsTable::answer_kind`].
+    unsafe fn module_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
+        // SAFETY: the caller's promise.
+        self.mine_kind(ops)
+            .or_else(|| unsafe { self.answer_kind(ops) })
+    }
+}
+
+/// A new answering copy of kind `k` giving `a`, counted in `counters` (its namespace's);
+/// NULL without memory (counted) or for a kind without one. `atomic`: from softirq.
+fn answer_new(
+    k: usize,
+    counters: Option<*mut u64>,
+    a: &path::Answers,
+    atomic: bool,
+) -> *const bindings::proto_ops {
+    let tmpl = ops().answer(k);
+    let (Some(counters), Ok(peer_len), Ok(name_len)) =
+        (counters, u8::try_from(a.peer_len), u8::try_from(a.name_len))
+    else {
+        return ptr::null();
+    };
+    if tmpl.is_null() {
+        return ptr::null();
+    }
+    // SAFETY: the template is the module's (valid for its life); the helper copies it and
+    // the answers (at most 28 bytes each, checked there too).
+    let own = unsafe {
+        bindings::toa_uoa_answer_new(
+            tmpl,
+            counters,
+            a.peer.as_ptr(),
+            peer_len,
+            a.name.as_ptr(),
+            name_len,
+            atomic,
+        )
+    };
+    if own.is_null() {
+        ANSWERS_FAILED.fetch_add(1, Ordering::Relaxed);
+    } else {
+        ANSWERS.fetch_add(1, Ordering::Relaxed);
+    }
+    own
+}
+
+/// After a socket with operations `had` got the kernel's back for good: if `had` was its
+/// own answering copy, it is kept (a call in flight may still read it) until the module's
+/// exit.
+///
+/// # Safety
+///
+/// `had` was the socket's operations until it was given the kernel's.
+unsafe fn forget_answer(had: *const bindings::proto_ops) {
+    // SAFETY: the caller's promise: valid (an answer is freed only at release or exit).
+    if unsafe { ops().answer_kind(had) }.is_some() {
+        ANSWERS.fetch_sub(1, Ordering::Relaxed);
+        ANSWERS_KEPT.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: an answer no socket has any more.
+        unsafe { bindings::toa_uoa_answer_orphan(had) };
+    }
+}
+
+/// TCP connections with their own answering copy.
+static ANSWERS: AtomicI64 = AtomicI64::new(0);
+/// Answering copies given back while their socket lived, kept until the module's exit.
+static ANSWERS_KEPT: AtomicU64 = AtomicU64::new(0);
+/// Answering copies that could not be made (no memory): those connections look their
+/// record up at each getname.
+static ANSWERS_FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// TCP connections with their own answering copy, and copies kept after their socket gave
+/// them back ([`forget_answer`]), and copies that could not be made.
+pub(crate) fn answers() -> (u64, u64, u64) {
+    (
+        u64::try_from(ANSWERS.load(Ordering::Relaxed)).unwrap_or(0),
+        ANSWERS_KEPT.load(Ordering::Relaxed),
+        ANSWERS_FAILED.load(Ordering::Relaxed),
+    )
+}
+
+/// The module's `getname` in a TCP connection's own answering copy of kind `K`: the
+/// kernel's, then the answer the copy holds.
+///
+/// # Safety
+///
+/// Called through such a copy (so [`OPS`] is set) with the socket and the kernel-side
+/// sockaddr buffer of the call, as [`getname_op`].
+unsafe extern "C" fn getname_answer_op<const K: usize>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr,
+    peer: c_int,
+) -> c_int {
+    let t = ops();
+    let Some(getname) = t.kernel_fns(K).getname else {
+        return code::EINVAL.to_errno();
+    };
+    // SAFETY: the kernel's own function for this kind of socket, with the call's arguments.
+    let len = unsafe { getname(sock, addr, peer) };
+    if len < 0 || addr.is_null() {
+        return len;
+    }
+    let mut a = bindings::toa_uoa_answer_view {
+        addr: ptr::null(),
+        len: 0,
+        counters: ptr::null_mut(),
+    };
+    // The socket's answer now (given back since the call began, it has none).
+    // SAFETY: the socket is kept by the call; the template is the module's; the helper
+    // writes only `a`.
+    if !unsafe { bindings::toa_uoa_sock_answer(sock, t.answer(K), peer != 0, &mut a) }
+        || a.len == 0
+        || a.addr.is_null()
+    {
+        return len;
+    }
+    // SAFETY: `len` bytes of the answer, which is freed only when its socket is released
+    // (not during a call on it) or at the module's exit.
+    let answer = unsafe { core::slice::from_raw_parts(a.addr, usize::from(a.len)) };
+    let n = a.len;
+    let family = if K == TCP6 {
+        LINUX_AF_INET6
+    } else {
+        crate::flow::AF_INET
+    };
+    let (given, counter) = path::fits(answer.len(), || {
+        path::getname_room(&current_task(), family, &STORAGE_SYSCALLS)
+    });
+    // SAFETY: the namespace's counters (TOTAL entries), kept by the socket's namespace.
+    unsafe { bindings::toa_uoa_percpu_inc(a.counters, counter.index()) };
+    if !given {
+        return len;
+    }
+    // SAFETY: `addr` is the buffer the kernel's getname just filled, with the room
+    // path::fits found for this answer.
+    unsafe { ptr::copy_nonoverlapping(answer.as_ptr(), addr.cast::<u8>(), answer.len()) };
+    c_int::from(n)
 }
 
 /// [`OpsTable`], set once.
@@ -1626,6 +1829,7 @@ static OPS: OpsCell = OpsCell(UnsafeCell::new(OpsTable {
     kernel_fns: [NO_FNS; KINDS],
     mine: [ptr::null(); KINDS],
     pending: [ptr::null(); KINDS],
+    answer: [ptr::null(); KINDS],
 }));
 
 /// Whether a [`SocketOps`] exists (a second fails with EBUSY: it would rewrite [`OPS`]).
@@ -1701,7 +1905,8 @@ unsafe fn give_back(sock: *mut bindings::socket, k: usize) -> bool {
     let kernel = t.kernel(k);
     // SAFETY: `sock` is valid (the caller's promise).
     let mine = unsafe { bindings::toa_uoa_sock_ops(sock) };
-    if kernel.is_null() || t.mine_kind(mine) != Some(k) {
+    // SAFETY: the socket's operations, valid while it is kept.
+    if kernel.is_null() || unsafe { t.module_kind(mine) } != Some(k) {
         return false;
     }
     // SAFETY: the kernel's operations: a reference on their owner for the socket (none if
@@ -1808,9 +2013,12 @@ unsafe extern "C" fn attach_one(sock: *mut bindings::socket, _arg: *mut c_void) 
 unsafe extern "C" fn detach_one(sock: *mut bindings::socket, _arg: *mut c_void) {
     // SAFETY: kept by its file table for the call.
     let cur = unsafe { bindings::toa_uoa_sock_ops(sock) };
-    if let Some(k) = ops().mine_kind(cur) {
+    // SAFETY: the socket's operations, valid while it is kept.
+    if let Some(k) = unsafe { ops().module_kind(cur) } {
         // SAFETY: as above.
         if unsafe { give_back(sock, k) } {
+            // SAFETY: `cur` was this socket's until give_back.
+            unsafe { forget_answer(cur) };
             // SAFETY: the socket's reference, given back; the walker's own keeps the module.
             unsafe { bindings::toa_uoa_ops_put(ops().mine(k)) };
         }
@@ -2070,6 +2278,26 @@ impl SocketOps {
                 *m = mine;
                 *p = pending;
             }
+            if k == TCP4 || k == TCP6 {
+                // A TCP connection's own copy: what it answers, it holds.
+                let answering = bindings::toa_uoa_ops_fns {
+                    getname: answer_getname(k),
+                    ..fns
+                };
+                // SAFETY: as above, into slot 2 * KINDS + k (< TOA_UOA_OPS_SLOTS).
+                let answer = unsafe {
+                    bindings::toa_uoa_ops_make((2 * KINDS + k) as c_uint, kernel, &answering)
+                };
+                if let Some(a) = t.answer.get_mut(k) {
+                    *a = answer;
+                }
+            }
+        }
+        // SAFETY: process context (module init), once per SocketOps (OPS_TAKEN).
+        if !unsafe { bindings::toa_uoa_answer_cache_create() } {
+            pr_err!("cannot make the cache of connections' answers\n");
+            OPS_TAKEN.store(false, Ordering::Release);
+            return Err(code::ENOMEM);
         }
         // INVARIANT: OPS is set.
         Ok(SocketOps(()))
@@ -2078,7 +2306,23 @@ impl SocketOps {
 
 impl Drop for SocketOps {
     fn drop(&mut self) {
+        // No socket has the module's operations any more (each held a module reference):
+        // the answering copies sockets gave back can go, and their cache.
+        // SAFETY: nothing reads them once no socket has the module's operations; the cache
+        // was made by `new`.
+        unsafe { bindings::toa_uoa_answer_cache_destroy() };
         OPS_TAKEN.store(false, Ordering::Release);
+    }
+}
+
+/// The getname of a TCP connection's own answering copy of kind `k`.
+fn answer_getname(
+    k: usize,
+) -> Option<unsafe extern "C" fn(*mut bindings::socket, *mut bindings::sockaddr, c_int) -> c_int> {
+    match k {
+        TCP4 => Some(getname_answer_op::<TCP4>),
+        TCP6 => Some(getname_answer_op::<TCP6>),
+        _ => None,
     }
 }
 

@@ -18,6 +18,8 @@
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
+#include <linux/list.h>
+#include <linux/slab.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/seq_file_net.h>
@@ -436,6 +438,113 @@ bool toa_uoa_sk_swap_socket_ops(struct sock *sk, const struct proto_ops *old,
 		swapped = try_cmpxchg(&sk->sk_socket->ops, &old, new);
 	read_unlock_bh(&sk->sk_callback_lock);
 	return swapped;
+}
+
+const struct proto_ops *toa_uoa_sk_socket_ops(struct sock *sk)
+{
+	const struct proto_ops *ops = NULL;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_socket)
+		ops = READ_ONCE(sk->sk_socket->ops);
+	read_unlock_bh(&sk->sk_callback_lock);
+	return ops;
+}
+
+/* ---- a TCP connection's own answering copy ---- */
+
+/*
+ * The operations (first, so that they lead to the rest), the answers, and the list of those
+ * given back while their socket lived (toa_uoa_answer_orphan).
+ */
+struct toa_uoa_answer {
+	struct proto_ops ops;
+	u64 __percpu *counters;
+	struct list_head orphan;
+	u8 peer_len;
+	u8 name_len;
+	u8 peer[28];
+	u8 name[28];
+};
+
+bool toa_uoa_ops_is_answer(const struct proto_ops *ops, const struct proto_ops *tmpl)
+{
+	return ops && tmpl && ops != tmpl && ops->getname == tmpl->getname;
+}
+
+bool toa_uoa_sock_answer(const struct socket *sock, const struct proto_ops *tmpl, bool peer,
+			 struct toa_uoa_answer_view *v)
+{
+	const struct proto_ops *ops = READ_ONCE(sock->ops);
+	const struct toa_uoa_answer *a;
+
+	if (!toa_uoa_ops_is_answer(ops, tmpl))
+		return false;
+	a = container_of(ops, struct toa_uoa_answer, ops);
+	v->addr = peer ? a->peer : a->name;
+	v->len = peer ? a->peer_len : a->name_len;
+	v->counters = a->counters;
+	return true;
+}
+
+static DEFINE_SPINLOCK(toa_uoa_orphans_lock);
+static LIST_HEAD(toa_uoa_orphans);
+/* Their own cache: about 320 bytes each, where kmalloc would take 512. */
+static struct kmem_cache *toa_uoa_answer_cache;
+
+bool toa_uoa_answer_cache_create(void)
+{
+	toa_uoa_answer_cache = KMEM_CACHE(toa_uoa_answer, 0);
+	return toa_uoa_answer_cache;
+}
+
+const struct proto_ops *toa_uoa_answer_new(const struct proto_ops *tmpl, u64 __percpu *counters,
+					   const u8 *peer, u8 peer_len, const u8 *name, u8 name_len,
+					   bool atomic)
+{
+	struct toa_uoa_answer *a;
+
+	if (peer_len > sizeof(a->peer) || name_len > sizeof(a->name))
+		return NULL;
+	a = kmem_cache_alloc(toa_uoa_answer_cache, atomic ? GFP_ATOMIC | __GFP_NOWARN : GFP_KERNEL);
+	if (!a)
+		return NULL;
+	a->ops = *tmpl;
+	a->counters = counters;
+	INIT_LIST_HEAD(&a->orphan);
+	a->peer_len = peer_len;
+	a->name_len = name_len;
+	memcpy(a->peer, peer, peer_len);
+	memcpy(a->name, name, name_len);
+	return &a->ops;
+}
+
+void toa_uoa_answer_free(const struct proto_ops *ops)
+{
+	kmem_cache_free(toa_uoa_answer_cache, container_of(ops, struct toa_uoa_answer, ops));
+}
+
+void toa_uoa_answer_orphan(const struct proto_ops *ops)
+{
+	struct toa_uoa_answer *a = container_of(ops, struct toa_uoa_answer, ops);
+
+	spin_lock(&toa_uoa_orphans_lock);
+	list_add(&a->orphan, &toa_uoa_orphans);
+	spin_unlock(&toa_uoa_orphans_lock);
+}
+
+void toa_uoa_answer_cache_destroy(void)
+{
+	struct toa_uoa_answer *a, *next;
+	LIST_HEAD(list);
+
+	spin_lock(&toa_uoa_orphans_lock);
+	list_splice_init(&toa_uoa_orphans, &list);
+	spin_unlock(&toa_uoa_orphans_lock);
+	list_for_each_entry_safe(a, next, &list, orphan)
+		kmem_cache_free(toa_uoa_answer_cache, a);
+	kmem_cache_destroy(toa_uoa_answer_cache);
+	toa_uoa_answer_cache = NULL;
 }
 
 bool toa_uoa_ops_get(const struct proto_ops *ops)

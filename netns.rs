@@ -14,7 +14,7 @@ use crate::expiry;
 use crate::ffi::{self, Net, NetCtx, SeqFile, SockoptCall};
 use crate::flow::Key;
 use crate::option_codec::Family;
-use crate::path::{self, Sock};
+use crate::path::{self, Answers, Sock};
 use crate::records::Table;
 use crate::sockopt::MAX_LEN;
 use crate::state::{Locked, Namespace, NamespaceState, NetState};
@@ -81,8 +81,8 @@ impl<'a> NamespaceState for NetCtx<'a> {
         NetCtx::tcp_socket(self, key, full)
     }
 
-    fn record_arrived(&self, key: &Key) {
-        NetCtx::promote_socket(self, key)
+    fn record_arrived(&self, key: &Key, answers: &Answers) {
+        NetCtx::promote_socket(self, key, answers)
     }
 
     fn grow_soon(&self) {
@@ -184,6 +184,10 @@ pub(crate) fn stats(net: Net<'_>, seq: &SeqFile<'_>) {
     seq.line(b"max_records", max.into());
     seq.line(b"sockets_held", ffi::sockets_held());
     seq.line(b"accepts_waiting", ffi::accepts_waiting());
+    let (answers, kept, failed) = ffi::answers();
+    seq.line(b"socket_answers", answers);
+    seq.line(b"socket_answers_given_back", kept);
+    seq.line(b"socket_answers_alloc_failed", failed);
     seq.line(b"socket_probes_missed", ffi::probes_missed());
     seq.line(b"namespace_active", ctx.is_some().into());
     seq.line(b"namespace_activation_failed", ffi::activations_failed());

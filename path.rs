@@ -288,7 +288,7 @@ fn record<S: NamespaceState>(
         )
         && syn_key(pkt).is_none()
     {
-        ctx.record_arrived(&key);
+        ctx.record_arrived(&key, &Answers::of(carried));
     }
     let counter = match outcome {
         Insert::New => Counter::RecordsNew,
@@ -392,11 +392,65 @@ fn connected(sock: &Sock) -> bool {
     sock.peer_port != 0 && ![TCP_LISTEN, TCP_CLOSE, TCP_SYN_SENT].contains(&sock.state)
 }
 
+/// A connection's answers, from its record: what getpeername (CIP:CPORT) and getsockname
+/// (VIP:VPORT) give, as a sockaddr_in or sockaddr_in6 each. A `name_len` of 0 leaves
+/// getsockname the kernel's answer (a record from DPVS's formats has no VIP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Answers {
+    /// getpeername's (and accept's) answer, `peer_len` bytes of it.
+    pub(crate) peer: [u8; SOCKADDR_IN6_LEN],
+    /// Its length.
+    pub(crate) peer_len: usize,
+    /// getsockname's answer, `name_len` bytes of it.
+    pub(crate) name: [u8; SOCKADDR_IN6_LEN],
+    /// Its length, 0 for none.
+    pub(crate) name_len: usize,
+}
+
+impl Answers {
+    /// The answers a record carrying `c` gives.
+    pub(crate) fn of(c: &Carried) -> Self {
+        let mut a = Answers {
+            peer: [0; SOCKADDR_IN6_LEN],
+            peer_len: 0,
+            name: [0; SOCKADDR_IN6_LEN],
+            name_len: 0,
+        };
+        a.peer_len = sockaddr(c.family, &c.cip, c.cport, &mut a.peer);
+        if c.vport != 0 || c.vip != [0; 16] {
+            a.name_len = sockaddr(c.family, &c.vip, c.vport, &mut a.name);
+        }
+        a
+    }
+
+    /// getpeername's (`peer`) or getsockname's answer, `None` if it has none.
+    pub(crate) fn get(&self, peer: bool) -> Option<&[u8]> {
+        let (bytes, len) = if peer {
+            (&self.peer, self.peer_len)
+        } else {
+            (&self.name, self.name_len)
+        };
+        bytes.get(..len).filter(|b| !b.is_empty())
+    }
+}
+
+/// Whether an answer of `len` bytes is given, and the counter that says so: any caller's
+/// buffer holds the socket family's own sockaddr, so only a longer answer asks how much room
+/// the caller has (`room`: [`getname_room`]); one that does not fit is left to the kernel.
+pub(crate) fn fits(len: usize, room: impl FnOnce() -> usize) -> (bool, Counter) {
+    if len > SOCKADDR_IN_LEN && len > room() {
+        (false, Counter::GetnameKeptForKernel)
+    } else {
+        (true, Counter::GetnameRewritten)
+    }
+}
+
 /// What a TCP socket just accepted gets (from a listener with the module's operations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Accepted {
-    /// Its tuple has a record: the module's operations, answering from it.
-    Answer,
+    /// Its tuple has a record: the module's operations, answering `Answers` (the record's:
+    /// a TCP connection's addresses never change), without a look-up.
+    Answer(Answers),
     /// No record yet, but its peer is a trusted source (a balancer: a later packet, its first
     /// data packet say, may still bring the option): the module's operations with the
     /// kernel's getname, until a record arrives ([`NamespaceState::record_arrived`]). Its
@@ -412,8 +466,11 @@ pub(crate) fn accepted<N: Namespace>(net: &N, sock: &Sock) -> Accepted {
         return Accepted::Kernel;
     }
     let key = key_of_sock(sock);
-    if has_record(net, &key) {
-        Accepted::Answer
+    if let Some(c) = net
+        .state()
+        .and_then(|ctx| record_of(&ctx, &Query::exact(key)))
+    {
+        Accepted::Answer(Answers::of(&c))
     } else if net.trusted_source(key.family, &key.saddr) {
         Accepted::Pending
     } else {
@@ -508,22 +565,15 @@ fn answer<S: NamespaceState>(
     room: impl FnOnce() -> usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
-    let c = record_of(ctx, &Query::exact(*key))?;
-    let len = if peer {
-        sockaddr(c.family, &c.cip, c.cport, out)
-    } else if c.vport == 0 && c.vip == [0; 16] {
-        // A record from DPVS's formats carries no VIP: the socket's own address stands.
-        return None;
-    } else {
-        sockaddr(c.family, &c.vip, c.vport, out)
-    };
-    // Any caller's buffer holds the family's own sockaddr: only a longer answer asks.
-    if len > SOCKADDR_IN_LEN && len > room() {
-        ctx.count(Counter::GetnameKeptForKernel);
+    let answers = Answers::of(&record_of(ctx, &Query::exact(*key))?);
+    let a = answers.get(peer)?;
+    let (given, counter) = fits(a.len(), room);
+    ctx.count(counter);
+    if !given {
         return None;
     }
-    ctx.count(Counter::GetnameRewritten);
-    Some(len)
+    out.get_mut(..a.len())?.copy_from_slice(a);
+    Some(a.len())
 }
 
 /// DPVS toa.ko's NAT64 look-up: getsockopt(IPPROTO_IP, TOA_SO_GET_LOOKUP) on an IPv4 TCP

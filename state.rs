@@ -19,6 +19,7 @@ use core::ops::DerefMut;
 
 use crate::flow::Key;
 use crate::option_codec::{Family, IPPROTO_TCP, IPPROTO_UDP};
+use crate::path::Answers;
 use crate::records::Table;
 use crate::stats::Counter;
 
@@ -73,8 +74,8 @@ pub(crate) trait NamespaceState {
 
     /// A TCP record was made for `key` by a packet after the handshake: the connection's
     /// socket, if it was accepted meanwhile and waits for a record ([`crate::path::Accepted`]),
-    /// answers from it from now on.
-    fn record_arrived(&self, key: &Key);
+    /// gives `answers` (the record's) from now on.
+    fn record_arrived(&self, key: &Key, answers: &Answers);
 
     /// Has the expiry run now, to grow the table from its first small size.
     fn grow_soon(&self);

@@ -11,6 +11,9 @@
 #   operations at accept (it costs nothing afterwards); one with a record keeps the module's.
 # - TCP_ULP and IPV6_ADDRFORM, which replace a socket's operations, get the kernel's to work
 #   on: a socket they convert no longer holds the module, one they refuse still does.
+# - A connection with a record has its own answering copy (socket_answers), from accept, or
+#   from the packet that brings its record; freed when it is closed, kept until the unload
+#   when the socket gets the kernel's operations back while open (socket_answers_given_back).
 . "$(dirname "$0")/lib.sh"
 
 require_module --unloaded
@@ -18,6 +21,8 @@ setup_pair
 tmp=$(make_tmpdir)
 
 held() { proc_stat "$rs" sockets_held; }
+answers() { proc_stat "$rs" socket_answers; }
+given_back() { proc_stat "$rs" socket_answers_given_back; }
 refcnt() { cat /sys/module/toa_uoa/refcnt; }
 
 # server.py ADDR PORT DIR ACTION...: listens, touches DIR/listening, then for each ACTION
@@ -102,6 +107,7 @@ listener_before_load() {
 	expect_eq getpeername "$(said a peer)" "$CIP4 40000"
 	expect_eq "held with the connection" "$(held)" 2
 	expect_eq "module references" "$(refcnt)" 2
+	expect_eq "the connection's own answers" "$(answers)" 1
 	local out
 	if out=$(rmmod toa_uoa 2>&1); then
 		fail "rmmod succeeded while sockets held the module"
@@ -111,6 +117,8 @@ listener_before_load() {
 	echo 0 >/sys/module/toa_uoa/parameters/getname
 	expect_eq "held after getname=0" "$(held)" 0
 	expect_eq "module references after getname=0" "$(refcnt)" 0
+	expect_eq "answers after getname=0" "$(answers)" 0
+	expect_eq "answers given back while open" "$(given_back)" 1
 	step a 2
 	expect_eq "getpeername with the kernel's operations" "$(said a peer)" "$LB4 17001"
 	rmmod toa_uoa || fail "rmmod refused after getname=0"
@@ -140,6 +148,7 @@ untrusted_peer_gets_kernel_ops() {
 	step b 3
 	step b 4
 	expect_eq "trusted peer without option (a later packet may bring one): held" "$(held)" 2
+	expect_eq "waiting for a record: no answers of its own" "$(answers)" 0
 	step b 5
 	step b 6
 	finish b
@@ -153,6 +162,8 @@ tcp_ulp() {
 	step c 0
 	step c 1
 	expect_eq "held before TCP_ULP" "$(held)" 2
+	local before
+	before=$(given_back)
 	step c 2
 	step c 3
 	echo "# TCP_ULP tls: $(said c ulp)" >&2
@@ -160,10 +171,13 @@ tcp_ulp() {
 	ok)
 		expect_eq "TCP_ULP tls converted the socket: not held" "$(held)" 1
 		expect_eq "getpeername after tls" "$(said c peer)" "$LB4 17004"
+		expect_eq "its answers, given back" "$(given_back)" $((before + 1))
 		;;
 	refused*)
 		expect_eq "TCP_ULP refused: still held" "$(held)" 2
 		expect_eq "getpeername after the refusal" "$(said c peer)" "$CIP4 40000"
+		expect_eq "its answers, kept" "$(answers)" 1
+		expect_eq "none given back" "$(given_back)" "$before"
 		;;
 	*) fail "no TCP_ULP outcome" ;;
 	esac
@@ -181,9 +195,11 @@ ipv6_addrform() {
 	step d 1
 	expect_eq "dual-stack accept, IPv4 client: getpeername" "$(said d peer)" "$CIP4 40000"
 	expect_eq "held before IPV6_ADDRFORM" "$(held)" 2
+	expect_eq "answers before IPV6_ADDRFORM" "$(answers)" 1
 	step d 2
 	expect_eq "IPV6_ADDRFORM made it AF_INET" "$(said d addrform)" "family $(python3 -c 'import socket; print(socket.AF_INET)')"
 	expect_eq "converted socket: not held" "$(held)" 1
+	expect_eq "answers after IPV6_ADDRFORM" "$(answers)" 0
 	step d 3
 	expect_eq "getpeername after IPV6_ADDRFORM (kernel's)" "$(said d peer)" "$LB4 17005"
 	step d 4
@@ -195,8 +211,26 @@ ipv6_addrform() {
 	expect_eq "module references after the server ended" "$(refcnt)" 0
 }
 
+# Option from the first data packet on: accepted waiting, given its answers by that packet.
+answers_from_a_later_packet() {
+	start e $RS4 7006 accept echo peer close end
+	client $LB4 17006 $RS4 7006 data
+	step e 0
+	expect_eq "accepted before its record: no answers of its own" "$(answers)" 0
+	step e 1
+	expect_eq "the data packet brought its answers" "$(answers)" 1
+	step e 2
+	expect_eq "getpeername" "$(said e peer)" "$CIP4 40000"
+	step e 3
+	step e 4
+	finish e
+	wait "$cpid"
+	expect_eq "answers after the server ended" "$(answers)" 0
+}
+
 check listener_before_load_rmmod_and_getname_off listener_before_load
 check untrusted_peer_gets_kernel_ops untrusted_peer_gets_kernel_ops
 check tcp_ulp_gives_back_or_keeps tcp_ulp
 check ipv6_addrform_gives_back ipv6_addrform
+check answers_from_a_later_packet answers_from_a_later_packet
 done_testing

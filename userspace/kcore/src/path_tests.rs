@@ -29,8 +29,8 @@ struct FakeState {
     counters: RefCell<Vec<u64>>,
     /// TCP sockets that exist: their tuple, and whether each is a full socket.
     sockets: RefCell<Vec<(Key, bool)>>,
-    /// The tuples record_arrived was told of.
-    arrived: RefCell<Vec<Key>>,
+    /// The tuples record_arrived was told of, with their answers.
+    arrived: RefCell<Vec<(Key, path::Answers)>>,
     now: Cell<u64>,
     grow_asked: Cell<u32>,
     logs: RefCell<Vec<String>>,
@@ -124,8 +124,8 @@ impl NamespaceState for &FakeState {
         self.trust.allows(family, addr)
     }
 
-    fn record_arrived(&self, key: &Key) {
-        self.arrived.borrow_mut().push(*key);
+    fn record_arrived(&self, key: &Key, answers: &path::Answers) {
+        self.arrived.borrow_mut().push((*key, *answers));
     }
 
     fn tcp_socket(&self, key: &Key, full: bool) -> bool {
@@ -668,7 +668,10 @@ fn an_accepted_socket_answers_waits_or_gets_the_kernel_operations() {
             },
             ..net
         };
-        assert_eq!(path::accepted(&untrusted_now, &s), Answer);
+        assert_eq!(
+            path::accepted(&untrusted_now, &s),
+            Answer(path::Answers::of(&ours(&packets::carried4())))
+        );
         // Never a UDP socket, a listener, a socket without a peer, or a namespace going away.
         for other in [
             sock(outer, IPPROTO_UDP),
@@ -702,12 +705,55 @@ fn a_tcp_record_after_the_handshake_tells_the_waiting_socket() {
     rx(&net, &p);
     assert_eq!(
         *net.state.arrived.borrow(),
-        vec![key(Family::V4, IPPROTO_TCP)]
+        vec![(key(Family::V4, IPPROTO_TCP), path::Answers::of(&ours(&c)))]
     );
     // UDP records have no waiting socket.
     let net = FakeNet::new("");
     rx(&net, &option_packet(Family::V4, &c, IPPROTO_UDP, true));
     assert!(net.state.arrived.borrow().is_empty());
+}
+
+#[test]
+fn a_connection_answers_are_its_record_sockaddrs() {
+    // IPv4 client and VIP: sockaddr_in each (family, port in network order, address).
+    let c4 = ours(&packets::carried4());
+    let a = path::Answers::of(&c4);
+    let peer = a.get(true).unwrap();
+    assert_eq!(peer.len(), path::SOCKADDR_IN_LEN);
+    assert_eq!(&peer[..2], &2u16.to_ne_bytes());
+    assert_eq!(&peer[2..4], &c4.cport.to_be_bytes());
+    assert_eq!(&peer[4..8], &c4.cip[..4]);
+    let name = a.get(false).unwrap();
+    assert_eq!(&name[2..4], &c4.vport.to_be_bytes());
+    assert_eq!(&name[4..8], &c4.vip[..4]);
+    // IPv6: sockaddr_in6, 28 bytes.
+    let c6 = ours(&packets::carried6());
+    let a = path::Answers::of(&c6);
+    assert_eq!(a.get(true).unwrap().len(), path::SOCKADDR_IN6_LEN);
+    assert_eq!(&a.get(true).unwrap()[8..24], &c6.cip);
+    assert_eq!(&a.get(false).unwrap()[8..24], &c6.vip);
+    // No VIP (DPVS's formats): getsockname keeps the kernel's answer.
+    let novip = Carried {
+        vip: [0; 16],
+        vport: 0,
+        ..c4
+    };
+    let a = path::Answers::of(&novip);
+    assert!(a.get(true).is_some());
+    assert_eq!(a.get(false), None);
+    // Only an answer longer than any caller's buffer asks for the room.
+    assert_eq!(
+        path::fits(path::SOCKADDR_IN_LEN, || unreachable!()),
+        (true, Counter::GetnameRewritten)
+    );
+    assert_eq!(
+        path::fits(path::SOCKADDR_IN6_LEN, || path::SOCKADDR_IN_LEN),
+        (false, Counter::GetnameKeptForKernel)
+    );
+    assert_eq!(
+        path::fits(path::SOCKADDR_IN6_LEN, || 128),
+        (true, Counter::GetnameRewritten)
+    );
 }
 
 #[test]
