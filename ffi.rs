@@ -1098,13 +1098,15 @@ unsafe extern "C" fn accept_op<H: Handler, const K: usize>(
             // Its own copy, answering without a look-up; without memory, the shared one,
             // which looks its record up at each call.
             let own = answer_new(K, counters, &a, false);
-            // SAFETY: the new socket is the accepter's alone until accept returns.
-            if !own.is_null()
-                && !unsafe { bindings::toa_uoa_sock_swap_ops(newsock, ops().mine(K), own) }
-            {
-                ANSWERS.fetch_sub(1, Ordering::Relaxed);
-                // SAFETY: never a socket's.
-                unsafe { bindings::toa_uoa_answer_free(own) };
+            if !own.is_null() {
+                // SAFETY: the new socket is the accepter's alone until accept returns.
+                let swapped =
+                    unsafe { bindings::toa_uoa_sock_swap_ops(newsock, ops().mine(K), own) };
+                if !swapped {
+                    ANSWERS.fetch_sub(1, Ordering::Relaxed);
+                    // SAFETY: never a socket's.
+                    unsafe { bindings::toa_uoa_answer_free(own) };
+                }
             }
         }
         Accepted::Pending => {
@@ -1675,9 +1677,11 @@ impl OpsTable {
     ///
     /// As [`OpsTable::answer_kind`].
     unsafe fn module_kind(&self, ops: *const bindings::proto_ops) -> Option<usize> {
+        if let Some(k) = self.mine_kind(ops) {
+            return Some(k);
+        }
         // SAFETY: the caller's promise.
-        self.mine_kind(ops)
-            .or_else(|| unsafe { self.answer_kind(ops) })
+        unsafe { self.answer_kind(ops) }
     }
 }
 
