@@ -30,6 +30,7 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$BENCH")
 KO=${TOA_UOA_KO:-$TOP/toa_uoa.ko}
 NOOP_KO=${NOOP_KO:-$BENCH/build/noop_kretprobe/noop_kretprobe.ko}
+NOOP_HOOK_KO=${NOOP_HOOK_KO:-$BENCH/build/noop_hook/noop_hook.ko}
 
 QUICK=0 PART=main ONLY=packets,conn,getname,lookup
 while [ $# -gt 1 ]; do
@@ -76,6 +77,7 @@ cleanup() {
 	[ ! -d /sys/module/toa_uoa ] || echo 0 >/sys/module/toa_uoa/parameters/getname
 	rmmod toa_uoa 2>/dev/null || true
 	rmmod noop_kretprobe 2>/dev/null || true
+	rmmod noop_hook 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -111,7 +113,8 @@ inlb() { ip netns exec lb taskset -c $TX_CPU "$@"; }
 inrs() { ip netns exec rs taskset -c $RX_CPU "$@"; }
 
 state_now=""
-# set_state unloaded|loaded|noop
+# set_state unloaded|loaded|noop|hook (noop: the no-op kretprobes, hook: the no-op
+# netfilter hooks; bench/noop_*)
 set_state() {
 	if [ -d /sys/module/toa_uoa ]; then
 		# Listeners and their connections hold the module (its socket operations): give
@@ -120,9 +123,11 @@ set_state() {
 		rmmod toa_uoa || { log "rmmod toa_uoa: $(cat /sys/module/toa_uoa/refcnt) references left"; exit 1; }
 	fi
 	rmmod noop_kretprobe 2>/dev/null || true
+	rmmod noop_hook 2>/dev/null || true
 	case $1 in
 	loaded) insmod "$KO" max_records=$MAXREC idle_timeout=3600 ;;
 	noop) insmod "$NOOP_KO" ;;
+	hook) insmod "$NOOP_HOOK_KO" ;;
 	esac
 	state_now=$1
 }
@@ -402,10 +407,21 @@ for s in unloaded loaded; do
 	port=$((port + 1)); tcp_run $port -
 	port=$((port + 1)); udp_run vary $port -
 done
+# The no-op hooks (a third state) take the UDP flood without options only: the floor of
+# any module that sees every packet through netfilter.
+have_hook=0
+[ -f "$NOOP_HOOK_KO" ] && have_hook=1
 for r in $(seq 0 $((ROUNDS - 1))); do
-	order="unloaded loaded"
-	[ $((r % 2)) = 1 ] && order="loaded unloaded"
+	order="unloaded loaded hook"
+	[ $((r % 2)) = 1 ] && order="hook loaded unloaded"
 	for s in $order; do
+		if [ $s = hook ]; then
+			[ $have_hook = 1 ] || continue
+			set_state hook
+			log "round $r hook: udp plain"
+			port=$((port + 1)); udp_run none $port "$r" record
+			continue
+		fi
 		set_state "$s"
 		log "round $r $s: udp plain, tcp, udp option one tuple, udp option new tuples"
 		port=$((port + 1)); udp_run none $port "$r" record

@@ -96,6 +96,10 @@ def summarise(data, info):
         rows.append((label, m, min(rs, default=m), max(rs, default=m), target))
         ok = "yes" if m >= target else "**no**"
         add(f"| {label} | {fmt_rate(u)} | {fmt_rate(lo)} | {m:.3f} [{min(rs, default=m):.3f}, {max(rs, default=m):.3f}] | >= {target} | {ok} |")
+    hook = paired(data, "udp_plain", "pps", "hook", "unloaded")
+    if hook:
+        add("")
+        add(f"For scale, no-op netfilter hooks at LOCAL_IN (bench/noop_hook, the floor of any module that sees every packet through netfilter), UDP flood without option: ratio {med(hook):.3f} [{min(hook):.3f}, {max(hook):.3f}].")
     two_senders(data, rows, add)
     if any(k[0] == "getname" for k in data):
         getname_table(data, rows, add)

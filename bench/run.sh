@@ -60,11 +60,13 @@ mkdir -p "$BENCH/build" "$BENCH/results"
 if [ "$kernel" = test ]; then
 	make -s >/dev/null
 	ko=$TOP/toa_uoa.ko
-	noop=$BENCH/build/noop_kretprobe
-	rm -rf "$noop"
-	mkdir -p "$noop"
-	cp "$BENCH"/noop_kretprobe/* "$noop/"
-	make -s -C "$(scripts/setup.sh --print-kdir)" M="$noop" LLVM=1 modules >/dev/null
+	bases=$BENCH/build
+	for b in noop_kretprobe noop_hook; do
+		rm -rf "${bases:?}/$b"
+		mkdir -p "$bases/$b"
+		cp "$BENCH/$b"/* "$bases/$b/"
+		make -s -C "$(scripts/setup.sh --print-kdir)" M="$bases/$b" LLVM=1 modules >/dev/null
+	done
 else
 	scripts/build.sh --kernel "$kernel" >/dev/null
 	ko=$TOP/build/$kernel/toa_uoa.ko
@@ -73,13 +75,16 @@ else
 	kver=$(debian_kver)
 	kcc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\).*/\1/p' \
 		"$(scripts/setup.sh --kernel "$kernel" --print-kdir)/.config")
-	noop=$BENCH/build/$kernel/noop_kretprobe
-	rm -rf "$noop"
-	mkdir -p "$noop"
-	cp "$BENCH"/noop_kretprobe/* "$noop/"
-	debian_chroot make -s -C "$(debian_tree "$kver")" M="$noop" CC="$kcc" modules >/dev/null
+	bases=$BENCH/build/$kernel
+	for b in noop_kretprobe noop_hook; do
+		rm -rf "${bases:?}/$b"
+		mkdir -p "$bases/$b"
+		cp "$BENCH/$b"/* "$bases/$b/"
+		debian_chroot make -s -C "$(debian_tree "$kver")" M="$bases/$b" CC="$kcc" modules >/dev/null
+	done
 fi
-[ -f "$ko" ] && [ -f "$noop/noop_kretprobe.ko" ] || die "bench: the modules did not build"
+noop=$bases/noop_kretprobe/noop_kretprobe.ko hook=$bases/noop_hook/noop_hook.ko
+[ -f "$ko" ] && [ -f "$noop" ] && [ -f "$hook" ] || die "bench: the modules did not build"
 
 out=$(mktemp -d)
 vm_pid=""
@@ -98,7 +103,7 @@ boot() {
 	mkdir -p "$dir"
 	local cmd=(scripts/vm.sh --kernel "$kernel" run "$@" --mem "$mem" --timeout 3600 --
 		env BENCH_GIT="$git_rev" BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
-		BENCH_CLOCK="$clk" TOA_UOA_KO="$ko" NOOP_KO="$noop/noop_kretprobe.ko"
+		BENCH_CLOCK="$clk" TOA_UOA_KO="$ko" NOOP_KO="$noop" NOOP_HOOK_KO="$hook"
 		bash -c 'bench/guest.sh '"$quick"' --part '"$p"' --only '"$only"' "$VM_OUT/raw.tsv"')
 	if [ "${prio[0]:-}" != setsid ]; then
 		VM_OUT_COPY=$dir "${cmd[@]}" || rc=$?
