@@ -162,6 +162,22 @@ fn parse_v6(s: &[u8]) -> Option<[u8; 16]> {
     Some(out)
 }
 
+impl Prefix {
+    /// Whether `addr` of `family` is inside the prefix: its whole bytes compared at once and
+    /// the last, partial one under a mask (on every option packet when `trusted_sources` is
+    /// set, for each prefix until one covers it).
+    fn covers(&self, family: Family, addr: &[u8; 16]) -> bool {
+        let whole = usize::from(self.len / 8);
+        if self.family != family || addr.get(..whole) != self.addr.get(..whole) {
+            return false;
+        }
+        let bits = self.len % 8;
+        bits == 0
+            || matches!((addr.get(whole), self.addr.get(whole)),
+                (Some(a), Some(p)) if a & !(0xffu8 >> bits) == *p)
+    }
+}
+
 /// Zeroes the bits of `addr` beyond the first `len`.
 fn mask(addr: &mut [u8; 16], len: u8) {
     for (i, b) in addr.iter_mut().enumerate() {
@@ -238,11 +254,7 @@ impl Trust {
         if self.n == 0 {
             return true;
         }
-        self.prefixes().iter().any(|p| {
-            let mut a = *addr;
-            mask(&mut a, p.len);
-            p.family == family && a == p.addr
-        })
+        self.prefixes().iter().any(|p| p.covers(family, addr))
     }
 }
 

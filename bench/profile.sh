@@ -38,4 +38,7 @@ perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
 	grep -E 'toa_uoa|hand_to_rust|hook_ipv|nf_hook_slow' /tmp/all || true
 	echo "--- all, by inclusive share"
 	head -n 40 /tmp/all
+	echo "--- all, by own share"
+	perf report -i /tmp/perf.data --no-children --sort sym --stdio -g none 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 40 || true
 } >"$VM_OUT/report.txt"

@@ -145,3 +145,47 @@ fn a_setting_keeps_its_text_and_refuses_whole() {
     assert!(s.set(b"").is_ok());
     assert_eq!(s.describe(), "any");
 }
+
+/// Against the definition: `addr` is covered when its first `len` bits are the prefix's,
+/// bit by bit, for every prefix length of both families (the partial byte included).
+#[test]
+fn matching_is_the_bitwise_definition() {
+    let bit = |a: &[u8; 16], i: usize| a[i / 8] >> (7 - i % 8) & 1;
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for (family, max) in [(Family::V4, 32usize), (Family::V6, 128)] {
+        for len in 0..=max {
+            for _ in 0..200 {
+                let mut base = [0u8; 16];
+                let mut addr = [0u8; 16];
+                for i in 0..max / 8 {
+                    base[i] = next() as u8;
+                    addr[i] = next() as u8;
+                }
+                // Half the time an address that shares the prefix, then flip one bit of it.
+                if next() % 2 == 0 {
+                    addr[..max / 8].copy_from_slice(&base[..max / 8]);
+                    if len > 0 && next() % 2 == 0 {
+                        let i = (next() as usize) % len;
+                        addr[i / 8] ^= 0x80 >> (i % 8);
+                    }
+                }
+                let text = match family {
+                    Family::V4 => format!(
+                        "{}/{len}",
+                        std::net::Ipv4Addr::new(base[0], base[1], base[2], base[3])
+                    ),
+                    Family::V6 => format!("{}/{len}", std::net::Ipv6Addr::from(base)),
+                };
+                let t = Trust::parse(text.as_bytes()).unwrap();
+                let want = (0..len).all(|i| bit(&addr, i) == bit(&base, i));
+                assert_eq!(t.allows(family, &addr), want, "{text} vs {addr:?}");
+            }
+        }
+    }
+}
