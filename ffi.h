@@ -131,8 +131,9 @@ struct proc_dir_entry *toa_uoa_net_proc_dir(const struct net *net);
 struct net *toa_uoa_seq_net(struct seq_file *seq);
 void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len, u64 value);
 
-/* Packets: their length and bytes from the IP header on. */
-unsigned int toa_uoa_skb_network_len(const struct sk_buff *skb);
+/* Packets: their bytes from the IP header on. */
+const u8 *toa_uoa_skb_network_linear(const struct sk_buff *skb, unsigned int max,
+				     unsigned int *len);
 const u8 *toa_uoa_skb_peek(const struct sk_buff *skb, unsigned int off, unsigned int len,
 			   u8 *buf);
 /*

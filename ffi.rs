@@ -352,12 +352,6 @@ pub(crate) struct Skb<'a> {
 }
 
 impl<'a> Skb<'a> {
-    /// Bytes of the packet from its IP header on.
-    pub(crate) fn len(&self) -> usize {
-        // SAFETY: the skb is valid for the hook's duration ('a).
-        unsafe { bindings::toa_uoa_skb_network_len(self.skb.as_ptr()) as usize }
-    }
-
     /// Removes the `len` bytes at `off` from the IP header (a header between the IP header
     /// and the transport's), writes `protocol` into the byte at `protocol_at` (the IPv4
     /// protocol field or the IPv6 Next Header) and lowers the IP length by `len`; false if
@@ -381,6 +375,22 @@ impl<'a> Skb<'a> {
         unsafe {
             bindings::toa_uoa_skb_remove_header(self.skb.as_ptr(), off, len, at, protocol) == 0
         }
+    }
+
+    /// The packet's first bytes from its IP header, at most `max`, in place: `Ok` if they
+    /// are in the linear area, else `Err` with their count (for [`Skb::peek`] to copy).
+    pub(crate) fn linear(&self, max: usize) -> Result<&'a [u8], usize> {
+        let mut len: c_uint = 0;
+        let max32 = u32::try_from(max).unwrap_or(u32::MAX);
+        // SAFETY: the skb is valid for the hook's duration ('a); the helper writes `len`.
+        let p = unsafe { bindings::toa_uoa_skb_network_linear(self.skb.as_ptr(), max32, &mut len) };
+        let len = usize::try_from(len).unwrap_or(0).min(max);
+        if p.is_null() {
+            return Err(len);
+        }
+        // SAFETY: `len` bytes of the skb's linear data, which the hook may read while the
+        // skb is valid ('a) and it does not change it.
+        Ok(unsafe { core::slice::from_raw_parts(p, len) })
     }
 
     /// `buf.len()` bytes at `off` from the IP header: in place where they are linear, else

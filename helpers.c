@@ -254,9 +254,19 @@ void toa_uoa_seq_counter(struct seq_file *seq, const char *name, size_t name_len
 
 /* ---- packets ---- */
 
-unsigned int toa_uoa_skb_network_len(const struct sk_buff *skb)
+/*
+ * The packet's first bytes from its network header, at most `max` (their count in *len), in
+ * place if they are in the linear area, else NULL (the caller copies them: toa_uoa_skb_peek).
+ */
+const u8 *toa_uoa_skb_network_linear(const struct sk_buff *skb, unsigned int max,
+				     unsigned int *len)
 {
-	return skb->len - skb_network_offset(skb);
+	int off = skb_network_offset(skb);
+
+	*len = min(skb->len - off, max);
+	if (off < 0 || skb_headlen(skb) < off + *len)
+		return NULL;
+	return skb->data + off;
 }
 
 /* `len` bytes from `off` past the network header: in place if linear, else copied to buf. */

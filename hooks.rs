@@ -43,15 +43,25 @@ pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     if path::passes(h, family, dpvs, tcp_may_matter) {
         return;
     }
-    let Some(net) = found.unwrap_or_else(|| net.get()) else {
-        return;
+    if let Some(net) = found.unwrap_or_else(|| net.get()) {
+        look(&net, skb, dpvs);
+    }
+}
+
+/// A packet [`packet`] did not let go: its first bytes (at most [`PEEK_MAX`], read in place
+/// where linear, else copied) parsed and acted on. Out of line, so that the common packet's
+/// path stays short.
+#[inline(never)]
+fn look(net: &Net<'_>, skb: &Skb<'_>, dpvs: bool) {
+    let opp = match skb.linear(PEEK_MAX) {
+        Ok(pkt) => path::rx(net, pkt, dpvs),
+        Err(len) => {
+            let mut buf = [0u8; PEEK_MAX];
+            buf.get_mut(..len)
+                .and_then(|b| skb.peek(0, b))
+                .and_then(|pkt| path::rx(net, pkt, dpvs))
+        }
     };
-    let mut buf = [0u8; PEEK_MAX];
-    let len = skb.len().min(PEEK_MAX);
-    let opp = buf
-        .get_mut(..len)
-        .and_then(|b| skb.peek(0, b))
-        .and_then(|pkt| path::rx(&net, pkt, dpvs));
     if let Some(opp) = opp {
         // DPVS's opp header goes, so that UDP gets the datagram as the client sent it.
         if !skb.remove_header(opp.offset, opp.len, opp.protocol_field, IPPROTO_UDP) {
