@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Host entry point of the toa_uoa benchmark suite: builds toa_uoa.ko and the no-op
-# kretprobe baseline module for the kernel asked for, boots that kernel in QEMU
+# Host entry point of the toa_uoa benchmark suite: builds toa_uoa.ko and the baseline
+# modules (no-op kretprobes, no-op netfilter hooks: bench/noop_*) for the kernel asked for, boots that kernel in QEMU
 # (scripts/vm.sh) and runs bench/guest.sh there, then writes the results and the plot:
 #   bench/results/raw[-quick][-KERNEL].tsv      every measurement (section metric state round value)
 #   bench/results/summary[-quick][-KERNEL].md   medians, spreads and ratios (bench/report.py)
 #   bench/results/plot[-quick][-KERNEL].svg     the plot (bench/report.py, hand-written SVG)
-# (-KERNEL only for a kernel other than the test kernel: -debian-7.3).
+# (-KERNEL only for a kernel other than the test kernel: -debian-7.3; then -two-senders for
+# --part two-senders alone, and -SECTIONS for --only).
 #
 #   bench/run.sh [--quick] [--kernel test|debian-7.3] [--part all|main|two-senders]
 #                [--only packets,conn,getname,lookup]   (some of the main part's sections)
@@ -51,7 +52,8 @@ done
 case $part in all | main | two-senders) ;; *) usage ;; esac
 [ -z "$quick" ] || suffix=-quick
 [ "$kernel" = test ] || suffix=$suffix-$kernel
-# A run of some sections only has results files of its own.
+# The two-sender part alone, and a run of some sections only, have results files of their own.
+[ "$part" != two-senders ] || suffix=$suffix-two-senders
 [ "$only" = packets,conn,getname,lookup ] || suffix=$suffix-${only//,/-}
 cd "$TOP"
 
