@@ -344,6 +344,12 @@ pub(crate) fn copy_into(dst: &mut [u8], src: &[u8]) {
     }
 }
 
+/// An IPv4 address (`b`: its 4 bytes) in the 16-byte form, zero after the first 4.
+fn widen(b: &[u8]) -> Option<[u8; 16]> {
+    let [a0, a1, a2, a3]: [u8; 4] = b.try_into().ok()?;
+    Some([a0, a1, a2, a3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+}
+
 /// Big-endian `u16` at `at`, or `None` if the two bytes are not all in `buf`.
 pub(crate) fn be16(buf: &[u8], at: usize) -> Option<u16> {
     let b: [u8; 2] = buf.get(at..at.checked_add(2)?)?.try_into().ok()?;
@@ -360,16 +366,23 @@ fn read_fields(opt: &[u8], at: usize, family: Family) -> Option<Carried> {
     let vport = be16(opt, at.checked_add(2)?)?;
     let cip_at = at.checked_add(4)?;
     let vip_at = cip_at.checked_add(n)?;
-    let mut c = Carried {
-        family,
-        cip: [0; 16],
-        cport,
-        vip: [0; 16],
-        vport,
+    let addrs = opt.get(cip_at..vip_at.checked_add(n)?)?;
+    // Fixed-size copies per family: a variable-length copy is a memcpy call on every
+    // option packet.
+    let (cip, vip) = match family {
+        Family::V4 => (widen(addrs.get(..4)?)?, widen(addrs.get(4..8)?)?),
+        Family::V6 => (
+            addrs.get(..16)?.try_into().ok()?,
+            addrs.get(16..32)?.try_into().ok()?,
+        ),
     };
-    copy_into(&mut c.cip, opt.get(cip_at..vip_at)?);
-    copy_into(&mut c.vip, opt.get(vip_at..vip_at.checked_add(n)?)?);
-    Some(c)
+    Some(Carried {
+        family,
+        cip,
+        cport,
+        vip,
+        vport,
+    })
 }
 
 /// Validates and decodes a whole IPv4 type-31 option (`opt` = type, length, ... as long as the
@@ -727,22 +740,19 @@ pub fn find_transport(pkt: &[u8]) -> Result<Transport, Error> {
 
 /// Source and destination addresses of the outer IP header, if the fixed header is present.
 pub fn outer_addresses(pkt: &[u8]) -> Option<(Family, [u8; 16], [u8; 16])> {
-    let mut saddr = [0u8; 16];
-    let mut daddr = [0u8; 16];
-    let family = match pkt.first()? >> 4 {
-        4 if pkt.len() >= V4_HEADER_LEN => {
-            copy_into(&mut saddr, pkt.get(12..16)?);
-            copy_into(&mut daddr, pkt.get(16..20)?);
-            Family::V4
-        }
-        6 if pkt.len() >= V6_HEADER_LEN => {
-            copy_into(&mut saddr, pkt.get(8..24)?);
-            copy_into(&mut daddr, pkt.get(24..40)?);
-            Family::V6
-        }
-        _ => return None,
-    };
-    Some((family, saddr, daddr))
+    match pkt.first()? >> 4 {
+        4 if pkt.len() >= V4_HEADER_LEN => Some((
+            Family::V4,
+            widen(pkt.get(12..16)?)?,
+            widen(pkt.get(16..20)?)?,
+        )),
+        6 if pkt.len() >= V6_HEADER_LEN => Some((
+            Family::V6,
+            pkt.get(8..24)?.try_into().ok()?,
+            pkt.get(24..40)?.try_into().ok()?,
+        )),
+        _ => None,
+    }
 }
 
 /// The outer tuple of `pkt`: IP addresses from its header, ports from the TCP or UDP header at

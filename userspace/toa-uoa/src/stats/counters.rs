@@ -133,6 +133,15 @@ pub fn help(name: &str) -> Option<&'static str> {
         "sockets_held" => {
             "Module-wide: sockets with the module's socket operations, each holding a module reference."
         }
+        "socket_answers" => {
+            "Module-wide: TCP connections with their own answering copy of the socket operations (about 320 bytes each)."
+        }
+        "socket_answers_given_back" => {
+            "Module-wide: answering copies of connections given the kernel's operations back while open, kept until the unload."
+        }
+        "socket_answers_alloc_failed" => {
+            "Module-wide: answering copies not made for want of memory (those connections look their record up at each getname)."
+        }
         "socket_probes_missed" => {
             "Module-wide: listen()/UDP connect() calls the probes could not follow (those sockets kept the kernel's operations)."
         }
