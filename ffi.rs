@@ -1623,7 +1623,7 @@ struct OpsTable {
     kernel_fns: [bindings::toa_uoa_ops_fns; KINDS],
     mine: [*const bindings::proto_ops; KINDS],
     pending: [*const bindings::proto_ops; KINDS],
-    /// The template of a TCP connection's own answering copy (`bindings::toa_uoa_answer`),
+    /// The template of a TCP connection's own answering copy (`struct toa_uoa_answer`, helpers.c),
     /// NULL for UDP.
     answer: [*const bindings::proto_ops; KINDS],
 }
