@@ -27,7 +27,7 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 use crate::flow::{Key, AF_INET6 as LINUX_AF_INET6};
-use crate::option_codec::{Family, IPPROTO_TCP};
+use crate::option_codec::{Carried, Family, IPPROTO_TCP};
 use crate::path::{self, Accepted, Sock, Task};
 use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
 use crate::state::{Locked, NetState};
@@ -719,7 +719,7 @@ impl<'a> NetCtx<'a> {
     /// A TCP record was made for `key` after the handshake: the connection's socket, if it
     /// waits for one (the module's pending operations), answers from it now. A socket not yet
     /// accepted has no struct socket: accept() finds the record.
-    pub(crate) fn promote_socket(&self, key: &Key, answers: &path::Answers) {
+    pub(crate) fn promote_socket(&self, key: &Key, carried: &Carried) {
         self.with_tcp_socket(key, |sk| {
             // SAFETY: sk is a referenced socket from the look-up.
             if !unsafe { bindings::toa_uoa_sk_fullsock(sk) } {
@@ -736,7 +736,8 @@ impl<'a> NetCtx<'a> {
                 return;
             };
             // Its own answering copy; without memory, the shared one.
-            let own = answer_new(k, Some(self.counters.as_ptr()), answers, true);
+            let answers = path::Answers::of(carried);
+            let own = answer_new(k, Some(self.counters.as_ptr()), &answers, true);
             let to = if own.is_null() { t.mine(k) } else { own };
             // SAFETY: a full socket, referenced; the helper checks its struct socket under
             // sk_callback_lock. Both copies are the module's: no reference moves.
@@ -1157,8 +1158,9 @@ unsafe extern "C" fn release_op<const K: usize>(sock: *mut bindings::socket) -> 
         Some(release) => unsafe { release(sock) },
         None => 0,
     };
-    // SAFETY: `had` is the operations this call came through, valid until freed here.
-    if unsafe { ops().answer_kind(had) }.is_some() {
+    // SAFETY: `had` is the operations this call came through (an answering copy of this
+    // kind if any), valid until freed here; the template is the module's.
+    if unsafe { bindings::toa_uoa_ops_is_answer(had, ops().answer(K)) } {
         // The socket is released (sock_release reads its operations no more, and the
         // kernel's release orphaned its struct sock, so the packet path cannot reach it):
         // nothing else can read its answer.

@@ -13,8 +13,8 @@ use crate::abi::AbiError;
 use crate::expiry;
 use crate::ffi::{self, Net, NetCtx, SeqFile, SockoptCall};
 use crate::flow::Key;
-use crate::option_codec::Family;
-use crate::path::{self, Answers, Sock};
+use crate::option_codec::{Carried, Family};
+use crate::path::{self, Sock};
 use crate::records::Table;
 use crate::sockopt::MAX_LEN;
 use crate::state::{Locked, Namespace, NamespaceState, NetState};
@@ -81,8 +81,8 @@ impl<'a> NamespaceState for NetCtx<'a> {
         NetCtx::tcp_socket(self, key, full)
     }
 
-    fn record_arrived(&self, key: &Key, answers: &Answers) {
-        NetCtx::promote_socket(self, key, answers)
+    fn record_arrived(&self, key: &Key, carried: &Carried) {
+        NetCtx::promote_socket(self, key, carried)
     }
 
     fn grow_soon(&self) {

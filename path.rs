@@ -288,7 +288,7 @@ fn record<S: NamespaceState>(
         )
         && syn_key(pkt).is_none()
     {
-        ctx.record_arrived(&key, &Answers::of(carried));
+        ctx.record_arrived(&key, carried);
     }
     let counter = match outcome {
         Insert::New => Counter::RecordsNew,
@@ -416,14 +416,14 @@ impl Answers {
             name: [0; SOCKADDR_IN6_LEN],
             name_len: 0,
         };
-        a.peer_len = sockaddr(c.family, &c.cip, c.cport, &mut a.peer);
-        if c.vport != 0 || c.vip != [0; 16] {
-            a.name_len = sockaddr(c.family, &c.vip, c.vport, &mut a.name);
-        }
+        a.peer_len = answer_of(c, true, &mut a.peer).unwrap_or(0);
+        a.name_len = answer_of(c, false, &mut a.name).unwrap_or(0);
         a
     }
 
-    /// getpeername's (`peer`) or getsockname's answer, `None` if it has none.
+    /// getpeername's (`peer`) or getsockname's answer, `None` if it has none (the host tests
+    /// read them so; the module hands them to its answering copy whole).
+    #[cfg(test)]
     pub(crate) fn get(&self, peer: bool) -> Option<&[u8]> {
         let (bytes, len) = if peer {
             (&self.peer, self.peer_len)
@@ -431,6 +431,19 @@ impl Answers {
             (&self.name, self.name_len)
         };
         bytes.get(..len).filter(|b| !b.is_empty())
+    }
+}
+
+/// getpeername's (`peer`: CIP:CPORT) or getsockname's (VIP:VPORT) answer from a record
+/// carrying `c`, written into `out`: its length, or `None` for getsockname when the record
+/// has no VIP (DPVS's formats: the socket's own address stands).
+fn answer_of(c: &Carried, peer: bool, out: &mut [u8; SOCKADDR_IN6_LEN]) -> Option<usize> {
+    if peer {
+        Some(sockaddr(c.family, &c.cip, c.cport, out))
+    } else if c.vport == 0 && c.vip == [0; 16] {
+        None
+    } else {
+        Some(sockaddr(c.family, &c.vip, c.vport, out))
     }
 }
 
@@ -565,15 +578,10 @@ fn answer<S: NamespaceState>(
     room: impl FnOnce() -> usize,
     out: &mut [u8; SOCKADDR_IN6_LEN],
 ) -> Option<usize> {
-    let answers = Answers::of(&record_of(ctx, &Query::exact(*key))?);
-    let a = answers.get(peer)?;
-    let (given, counter) = fits(a.len(), room);
+    let len = answer_of(&record_of(ctx, &Query::exact(*key))?, peer, out)?;
+    let (given, counter) = fits(len, room);
     ctx.count(counter);
-    if !given {
-        return None;
-    }
-    out.get_mut(..a.len())?.copy_from_slice(a);
-    Some(a.len())
+    given.then_some(len)
 }
 
 /// DPVS toa.ko's NAT64 look-up: getsockopt(IPPROTO_IP, TOA_SO_GET_LOOKUP) on an IPv4 TCP

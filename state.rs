@@ -18,8 +18,7 @@ use core::cell::UnsafeCell;
 use core::ops::DerefMut;
 
 use crate::flow::Key;
-use crate::option_codec::{Family, IPPROTO_TCP, IPPROTO_UDP};
-use crate::path::Answers;
+use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::Table;
 use crate::stats::Counter;
 
@@ -74,8 +73,8 @@ pub(crate) trait NamespaceState {
 
     /// A TCP record was made for `key` by a packet after the handshake: the connection's
     /// socket, if it was accepted meanwhile and waits for a record ([`crate::path::Accepted`]),
-    /// gives `answers` (the record's) from now on.
-    fn record_arrived(&self, key: &Key, answers: &Answers);
+    /// gives the answers of `carried` (the record's) from now on.
+    fn record_arrived(&self, key: &Key, carried: &Carried);
 
     /// Has the expiry run now, to grow the table from its first small size.
     fn grow_soon(&self);

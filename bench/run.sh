@@ -63,12 +63,7 @@ if [ "$kernel" = test ]; then
 	make -s >/dev/null
 	ko=$TOP/toa_uoa.ko
 	bases=$BENCH/build
-	for b in noop_kretprobe noop_hook; do
-		rm -rf "${bases:?}/$b"
-		mkdir -p "$bases/$b"
-		cp "$BENCH/$b"/* "$bases/$b/"
-		make -s -C "$(scripts/setup.sh --print-kdir)" M="$bases/$b" LLVM=1 modules >/dev/null
-	done
+	make_base=(make -s -C "$(scripts/setup.sh --print-kdir)" LLVM=1)
 else
 	scripts/build.sh --kernel "$kernel" >/dev/null
 	ko=$TOP/build/$kernel/toa_uoa.ko
@@ -78,13 +73,14 @@ else
 	kcc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\).*/\1/p' \
 		"$(scripts/setup.sh --kernel "$kernel" --print-kdir)/.config")
 	bases=$BENCH/build/$kernel
-	for b in noop_kretprobe noop_hook; do
-		rm -rf "${bases:?}/$b"
-		mkdir -p "$bases/$b"
-		cp "$BENCH/$b"/* "$bases/$b/"
-		debian_chroot make -s -C "$(debian_tree "$kver")" M="$bases/$b" CC="$kcc" modules >/dev/null
-	done
+	make_base=(debian_chroot make -s -C "$(debian_tree "$kver")" CC="$kcc")
 fi
+for b in noop_kretprobe noop_hook; do
+	rm -rf "${bases:?}/$b"
+	mkdir -p "$bases/$b"
+	cp "$BENCH/$b"/* "$bases/$b/"
+	"${make_base[@]}" M="$bases/$b" modules >/dev/null
+done
 noop=$bases/noop_kretprobe/noop_kretprobe.ko hook=$bases/noop_hook/noop_hook.ko
 [ -f "$ko" ] && [ -f "$noop" ] && [ -f "$hook" ] || die "bench: the modules did not build"
 

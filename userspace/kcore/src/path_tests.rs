@@ -124,8 +124,10 @@ impl NamespaceState for &FakeState {
         self.trust.allows(family, addr)
     }
 
-    fn record_arrived(&self, key: &Key, answers: &path::Answers) {
-        self.arrived.borrow_mut().push((*key, *answers));
+    fn record_arrived(&self, key: &Key, carried: &Carried) {
+        self.arrived
+            .borrow_mut()
+            .push((*key, path::Answers::of(carried)));
     }
 
     fn tcp_socket(&self, key: &Key, full: bool) -> bool {
