@@ -499,7 +499,7 @@ bool toa_uoa_sock_answer(const struct socket *sock, const struct proto_ops *tmpl
 
 static DEFINE_SPINLOCK(toa_uoa_orphans_lock);
 static LIST_HEAD(toa_uoa_orphans);
-/* Their own cache: about 320 bytes each, where kmalloc would take 512. */
+/* Their own cache: 328 bytes each (12 to a page), where kmalloc would take 512. */
 static struct kmem_cache *toa_uoa_answer_cache;
 
 bool toa_uoa_answer_cache_create(void)

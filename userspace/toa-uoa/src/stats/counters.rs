@@ -134,7 +134,7 @@ pub fn help(name: &str) -> Option<&'static str> {
             "Module-wide: sockets with the module's socket operations, each holding a module reference."
         }
         "socket_answers" => {
-            "Module-wide: TCP connections with their own answering copy of the socket operations (about 320 bytes each)."
+            "Module-wide: TCP connections with their own answering copy of the socket operations (328 bytes each)."
         }
         "socket_answers_given_back" => {
             "Module-wide: answering copies of connections given the kernel's operations back while open, kept until the unload."
