@@ -30,7 +30,7 @@ use crate::flow::{Key, AF_INET6 as LINUX_AF_INET6};
 use crate::option_codec::{Carried, Family, IPPROTO_TCP};
 use crate::path::{self, Accepted, Sock, Task};
 use crate::sockopt::{UOA_SO_GET_LOOKUP, UOA_SO_GET_LOOKUP1};
-use crate::state::{Locked, NetState};
+use crate::state::{LastRefresh, Locked, NetState, LAST_REFRESH_WORDS};
 use crate::stats::{self, Counter};
 use crate::trust::{Setting, MAX_PREFIXES, MAX_TEXT};
 
@@ -111,6 +111,15 @@ static TRUSTED: AtomicPtr<Setting> = AtomicPtr::new(ptr::null_mut());
 
 /// The longest value the parameter's set looks at (a sysfs write is at most a page).
 const VALUE_MAX: usize = 4096;
+
+/// Moves at every change of `trusted_sources` (after the new setting is in force): a packet
+/// path's [`LastRefresh`] is only good under the setting it was made under.
+static TRUST_VERSION: AtomicU64 = AtomicU64::new(0);
+
+/// The version of `trusted_sources` in force ([`TRUST_VERSION`]).
+pub(crate) fn trust_version() -> u64 {
+    TRUST_VERSION.load(Ordering::Acquire)
+}
 
 /// Set once the module is loaded: later changes are logged (the load line says the first).
 static LOADED: AtomicBool = AtomicBool::new(false);
@@ -203,6 +212,7 @@ pub(crate) unsafe extern "C" fn toa_uoa_rs_trusted_sources_set(
         return code::EINVAL.to_errno();
     }
     TRUSTED.store(next.0.get(), Ordering::Release);
+    TRUST_VERSION.fetch_add(1, Ordering::AcqRel);
     if LOADED.load(Ordering::Relaxed) {
         // SAFETY: `old` is NULL or the other slot, which no writer touches before the next
         // set (serialised with this one).
@@ -484,8 +494,12 @@ pub(crate) struct NetShared {
     gc: Opaque<bindings::delayed_work>,
     /// NULL until activation, then the namespace's Rust state.
     state: AtomicPtr<NetState>,
-    /// The per-CPU counters (a `__percpu` pointer), [`stats::TOTAL`] of them.
+    /// The per-CPU counters (a `__percpu` pointer), [`stats::TOTAL`] of them, then the
+    /// CPU's [`LastRefresh`] ([`LAST_REFRESH_WORDS`] words).
     counters: AtomicPtr<u64>,
+    /// The table's change count ([`crate::records::Table::changes`]), published at each
+    /// unlock.
+    table_changes: AtomicU64,
     /// Records per protocol, published at each unlock.
     records_tcp: AtomicU32,
     records_udp: AtomicU32,
@@ -595,7 +609,7 @@ impl<'a> Net<'a> {
         if let Some(ctx) = self.ctx() {
             return Some(ctx);
         }
-        let n = stats::TOTAL as usize;
+        let n = stats::TOTAL as usize + LAST_REFRESH_WORDS;
         // SAFETY: an atomic per-CPU allocation; freed below or by net_exit.
         let counters = unsafe { bindings::toa_uoa_alloc_percpu_atomic(n) };
         let fresh = if counters.is_null() { None } else { make() };
@@ -694,6 +708,34 @@ impl<'a> NetCtx<'a> {
             // net_exit after the last callback).
             unsafe { bindings::toa_uoa_percpu_inc(self.counters.as_ptr(), idx) }
         }
+    }
+
+    /// Adds one to each of three counters on this CPU (one call).
+    pub(crate) fn count_three(&self, c: [Counter; 3]) {
+        let [a, b, c] = c.map(Counter::index);
+        if a < stats::TOTAL && b < stats::TOTAL && c < stats::TOTAL {
+            // SAFETY: as in count_index().
+            unsafe { bindings::toa_uoa_percpu_inc3(self.counters.as_ptr(), a, b, c) }
+        }
+    }
+
+    /// `f` on this CPU's [`LastRefresh`], on the packet path only (softirq); `None`
+    /// elsewhere.
+    pub(crate) fn with_last_refresh<R>(&self, f: impl FnOnce(&mut LastRefresh) -> R) -> Option<R> {
+        // SAFETY: the per-CPU area holds TOTAL counters and then LAST_REFRESH_WORDS words
+        // (made at activation, freed by net_exit after the last callback).
+        let p =
+            unsafe { bindings::toa_uoa_percpu_softirq_ptr(self.counters.as_ptr(), stats::TOTAL) };
+        // SAFETY: NULL, or this CPU's copy of the words, 8-byte aligned, which nothing else on
+        // the CPU can reach until `f` returns (softirqs are off or being served, and only the
+        // packet path uses them); a LastRefresh is words only, so any content is a value.
+        let r = unsafe { p.cast::<LastRefresh>().as_mut() }?;
+        Some(f(r))
+    }
+
+    /// The table's change count as last published.
+    pub(crate) fn table_changes(&self) -> u64 {
+        self.shared.table_changes.load(Ordering::Acquire)
     }
 
     /// The sum of counter number `idx` over all CPUs.
@@ -831,6 +873,11 @@ impl Drop for Guard<'_> {
         let (tcp, udp) = self.records_per_protocol();
         self.lock.shared.records_tcp.store(tcp, Ordering::Relaxed);
         self.lock.shared.records_udp.store(udp, Ordering::Relaxed);
+        let changes = self.table.changes();
+        self.lock
+            .shared
+            .table_changes
+            .store(changes, Ordering::Release);
         // `self.lock` unlocks when dropped, right after this.
     }
 }

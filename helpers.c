@@ -215,6 +215,26 @@ void toa_uoa_percpu_inc(u64 __percpu *counters, unsigned int idx)
 	this_cpu_inc(counters[idx]);
 }
 
+void toa_uoa_percpu_inc3(u64 __percpu *counters, unsigned int a, unsigned int b,
+			 unsigned int c)
+{
+	this_cpu_inc(counters[a]);
+	this_cpu_inc(counters[b]);
+	this_cpu_inc(counters[c]);
+}
+
+/*
+ * This CPU's copy of the words from counters[idx] on, where nothing else on the CPU can use
+ * it meanwhile: with softirqs off or served (the packet path runs so), on a CPU that stays the
+ * same. Elsewhere NULL.
+ */
+u64 *toa_uoa_percpu_softirq_ptr(u64 __percpu *counters, unsigned int idx)
+{
+	if (!in_softirq())
+		return NULL;
+	return this_cpu_ptr(&counters[idx]);
+}
+
 u64 toa_uoa_percpu_sum(u64 __percpu *counters, unsigned int idx)
 {
 	u64 sum = 0;

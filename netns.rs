@@ -17,7 +17,7 @@ use crate::option_codec::{Carried, Family};
 use crate::path::{self, Sock};
 use crate::records::Table;
 use crate::sockopt::MAX_LEN;
-use crate::state::{Locked, Namespace, NamespaceState, NetState};
+use crate::state::{LastRefresh, Locked, Namespace, NamespaceState, NetState};
 use crate::stats::{self, Counter};
 
 /// A namespace's state, or `None` if its memory cannot be had. Any context (the first option
@@ -91,6 +91,22 @@ impl<'a> NamespaceState for NetCtx<'a> {
 
     fn now(&self) -> u64 {
         ffi::jiffies()
+    }
+
+    fn count_three(&self, c: [Counter; 3]) {
+        NetCtx::count_three(self, c)
+    }
+
+    fn table_changes(&self) -> u64 {
+        NetCtx::table_changes(self)
+    }
+
+    fn trust_version(&self) -> u64 {
+        ffi::trust_version()
+    }
+
+    fn with_last_refresh<R>(&self, f: impl FnOnce(&mut LastRefresh) -> R) -> Option<R> {
+        NetCtx::with_last_refresh(self, f)
     }
 
     fn log_malformed(&self, kind: &str, family: Family, saddr: &[u8; 16]) {

@@ -464,6 +464,23 @@ pub fn parse_ipv4_among(pkt: &[u8], foreign: &[usize]) -> Result<Option<Parsed>,
         .get(V4_HEADER_LEN..hdr_len)
         .ok_or(Error::V4HeaderPastPacket)?;
 
+    // The balancer's own shape, nearly every option packet: our option alone, filling the
+    // options. Decoded without the walk, which would come to the same (one option, ours).
+    if let [IPV4_OPTION_TYPE, len, ..] = *opts {
+        let len = usize::from(len);
+        if len == opts.len()
+            && (len == ENCODED_LEN_V4 || len == ENCODED_LEN_V6)
+            && !foreign.contains(&len)
+        {
+            return decode_v4_option(opts).map(|carried| {
+                Some(Parsed {
+                    carried,
+                    protocol,
+                    transport_offset: hdr_len,
+                })
+            });
+        }
+    }
     let mut found: Option<Carried> = None;
     // Another format's type-31 option: walked over like any other.
     let ours = |kind: u8, len: usize| kind == IPV4_OPTION_TYPE && !foreign.contains(&len);

@@ -171,6 +171,8 @@ pub(crate) struct Table {
     max_records: u32,
     /// Random key of the hash, so that remote senders cannot aim their tuples at one bucket.
     seed: u64,
+    /// Times a record was removed or given other addresses ([`Table::changes`]).
+    changes: u64,
 }
 
 /// A bucket array for [`Table::grow`], allocated ahead of it in process context (a large one
@@ -313,6 +315,7 @@ impl Table {
             tcp: 0,
             max_records,
             seed,
+            changes: 0,
         })
     }
 
@@ -392,6 +395,23 @@ impl Table {
     fn uncount(&mut self, r: Removed) {
         self.len = self.len.saturating_sub(r.all);
         self.tcp = self.tcp.saturating_sub(r.tcp);
+        if r.all != 0 {
+            self.changed();
+        }
+    }
+
+    /// Counts a change that may undo what an earlier insert left ([`Table::changes`]).
+    fn changed(&mut self) {
+        self.changes = self.changes.wrapping_add(1);
+    }
+
+    /// How many times a record has been removed (by any means) or given other addresses
+    /// since the table was made. While it stays the same, every record an insert left is
+    /// still there, with the addresses it was given and a last-seen time no earlier than the
+    /// insert's: the packet path relies on it to skip a refresh that would change nothing
+    /// (`path::record`).
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Most records the table holds.
@@ -469,6 +489,7 @@ impl Table {
         on_conflict: OnConflict,
     ) -> Insert {
         let idx = self.bucket(key);
+        let mut replaced = false;
         if let Some(head) = self.buckets.get_mut(idx) {
             let mut cur = head.as_deref_mut();
             while let Some(node) = cur {
@@ -482,10 +503,15 @@ impl Table {
                     }
                     node.last_seen = node.last_seen.max(now);
                     node.carried = *carried;
-                    return Insert::Replaced;
+                    replaced = true;
+                    break;
                 }
                 cur = node.next.as_deref_mut();
             }
+        }
+        if replaced {
+            self.changed();
+            return Insert::Replaced;
         }
         if self.len >= self.max_records {
             let Some(mut node) = self.evict_near(idx, key.proto != IPPROTO_TCP) else {
@@ -698,6 +724,9 @@ impl Table {
         }
         self.len = 0;
         self.tcp = 0;
+        if removed != 0 {
+            self.changed();
+        }
         removed
     }
 }

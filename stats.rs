@@ -69,6 +69,10 @@ pub(crate) enum Counter {
     OptionsDpvsUoaOpp,
     /// DPVS options rejected by their parser (the kernel log names the check).
     OptionsDpvsMalformed,
+    /// Of [`Counter::RecordsRefreshed`], those the packet path counted without the table's
+    /// lock: the same option for the same tuple as the CPU's last refresh, in its jiffy
+    /// (`state::LastRefresh`).
+    RecordsRefreshedLockless,
 }
 
 /// Names of the fixed counters, in [`Counter`] order.
@@ -96,10 +100,11 @@ const NAMES: [&str; FIXED as usize] = [
     "options_dpvs_uoa_ipo",
     "options_dpvs_uoa_opp",
     "options_dpvs_malformed",
+    "records_refreshed_lockless",
 ];
 
 /// Number of fixed counters.
-pub(crate) const FIXED: u32 = Counter::OptionsDpvsMalformed as u32 + 1;
+pub(crate) const FIXED: u32 = Counter::RecordsRefreshedLockless as u32 + 1;
 /// All counters: the fixed ones, then one per malformed-option kind.
 pub(crate) const TOTAL: u32 = FIXED + Error::COUNT as u32;
 

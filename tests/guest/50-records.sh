@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Records over time and across namespaces: idle expiry (off the packet path), the
-# max_records bound with eviction counted, namespaces made after load get the module,
-# and a namespace's records go with it; unload with namespaces alive is clean.
+# max_records bound with eviction counted, refreshes without the lock, namespaces made
+# after load get the module, and a namespace's records go with it; unload with namespaces
+# alive is clean.
 . "$(dirname "$0")/lib.sh"
 
 require_module --unloaded
@@ -116,6 +117,31 @@ bounded() {
 	expect_eq "live = new - evicted" "$live" $((new - evicted))
 }
 
+# The same option on one flow, packet after packet: each is counted as a refresh, most
+# without the table's lock (the CPU's last refresh, in its jiffy); a change of
+# trusted_sources ends that at once: the next option from the now untrusted balancer is
+# ignored, not refreshed.
+lockless_refresh() {
+	insmod "$KO"
+	setup_pair
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" $LB4 7600 $RS4 9 $CIP4 1000 $VIP4 53 --count 200
+	local refreshed lockless
+	expect_eq valid "$(proc_stat "$rs" options_valid)" 200
+	expect_eq new "$(proc_stat "$rs" records_new)" 1
+	refreshed=$(proc_stat "$rs" records_refreshed)
+	lockless=$(proc_stat "$rs" records_refreshed_lockless)
+	echo "refreshed=$refreshed of which lockless=$lockless" >&2
+	expect_eq refreshed "$refreshed" 199
+	[ "$lockless" -ge 1 ] && [ "$lockless" -le "$refreshed" ] ||
+		fail "records_refreshed_lockless $lockless: none, or more than the refreshes"
+	echo 192.0.2.0/24 >/sys/module/toa_uoa/parameters/trusted_sources
+	ip netns exec "$lb" python3 "$TOOLS/uoa_send.py" $LB4 7600 $RS4 9 $CIP4 1000 $VIP4 53
+	echo "" >/sys/module/toa_uoa/parameters/trusted_sources
+	expect_eq "untrusted after the change" "$(proc_stat "$rs" options_untrusted)" 1
+	expect_eq "no refresh after the change" "$(proc_stat "$rs" records_refreshed)" 199
+	expect_eq "lockless unchanged" "$(proc_stat "$rs" records_refreshed_lockless)" "$lockless"
+}
+
 later_namespace() {
 	insmod "$KO"
 	setup_pair # made after the load
@@ -145,6 +171,9 @@ check tcp_record_lives_with_its_connection tcp_lives_with_its_connection
 unload_module
 cleanup_all_ns
 check lookup_refreshes_idle_time lookups_keep_it
+unload_module
+cleanup_all_ns
+check same_option_refreshes_without_the_lock lockless_refresh
 unload_module
 cleanup_all_ns
 check max_records_bounds_the_table bounded

@@ -18,14 +18,14 @@ use crate::option_codec::{Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::path::{self, Sock, Task, HEAD_LEN, SOCKADDR_IN6_LEN};
 use crate::records::Table;
 use crate::sockopt::{MAX_LEN, UOA_SO_GET_LOOKUP1};
-use crate::state::{Locked, Namespace, NamespaceState};
+use crate::state::{LastRefresh, Locked, Namespace, NamespaceState};
 use crate::stats::{self, Counter, TOTAL};
 use crate::trust::Trust;
 
 /// A namespace's state as the fake keeps it.
 struct FakeState {
     locked: RefCell<Locked>,
-    trust: Trust,
+    trust: RefCell<Trust>,
     counters: RefCell<Vec<u64>>,
     /// TCP sockets that exist: their tuple, and whether each is a full socket.
     sockets: RefCell<Vec<(Key, bool)>>,
@@ -34,6 +34,9 @@ struct FakeState {
     now: Cell<u64>,
     grow_asked: Cell<u32>,
     logs: RefCell<Vec<String>>,
+    /// This "CPU"'s last refresh; `None`: the context has none (every packet takes the lock).
+    last_refresh: Option<RefCell<LastRefresh>>,
+    trust_version: Cell<u64>,
 }
 
 /// A namespace: its state once activated.
@@ -50,13 +53,15 @@ impl FakeNet {
         FakeNet {
             state: FakeState {
                 locked: RefCell::new(Locked::new(Table::new_small(4000, 7).unwrap())),
-                trust: Trust::parse(trusted.as_bytes()).unwrap(),
+                trust: RefCell::new(Trust::parse(trusted.as_bytes()).unwrap()),
                 counters: RefCell::new(vec![0; TOTAL as usize]),
                 sockets: RefCell::new(Vec::new()),
                 arrived: RefCell::new(Vec::new()),
                 now: Cell::new(1000),
                 grow_asked: Cell::new(0),
                 logs: RefCell::new(Vec::new()),
+                last_refresh: Some(RefCell::new(LastRefresh::default())),
+                trust_version: Cell::new(0),
             },
             active: Cell::new(false),
             memory: true,
@@ -102,7 +107,7 @@ impl Namespace for FakeNet {
     }
 
     fn trusted_source(&self, family: Family, addr: &[u8; 16]) -> bool {
-        self.state.trust.allows(family, addr)
+        self.state.trust.borrow().allows(family, addr)
     }
 }
 
@@ -121,7 +126,7 @@ impl NamespaceState for &FakeState {
     }
 
     fn trusted(&self, family: Family, addr: &[u8; 16]) -> bool {
-        self.trust.allows(family, addr)
+        self.trust.borrow().allows(family, addr)
     }
 
     fn record_arrived(&self, key: &Key, carried: &Carried) {
@@ -143,6 +148,19 @@ impl NamespaceState for &FakeState {
 
     fn now(&self) -> u64 {
         self.now.get()
+    }
+
+    fn table_changes(&self) -> u64 {
+        self.locked.borrow().table.changes()
+    }
+
+    fn trust_version(&self) -> u64 {
+        self.trust_version.get()
+    }
+
+    fn with_last_refresh<R>(&self, f: impl FnOnce(&mut LastRefresh) -> R) -> Option<R> {
+        let r = self.last_refresh.as_ref()?;
+        Some(f(&mut r.borrow_mut()))
     }
 
     fn log_malformed(&self, kind: &str, _family: Family, _saddr: &[u8; 16]) {
@@ -665,7 +683,7 @@ fn an_accepted_socket_answers_waits_or_gets_the_kernel_operations() {
         );
         let untrusted_now = FakeNet {
             state: FakeState {
-                trust: Trust::parse(trusted_other.as_bytes()).unwrap(),
+                trust: RefCell::new(Trust::parse(trusted_other.as_bytes()).unwrap()),
                 ..net.state
             },
             ..net
@@ -986,5 +1004,153 @@ fn an_opp_datagram_is_recorded_and_its_header_handed_back_for_removal() {
         assert!(path::rx(&net, &p, true).is_some());
         assert_eq!(net.records(), 0);
         assert_eq!(net.counter(Counter::OptionsUntrusted), 1);
+    }
+}
+
+/// `p` (a packet of the test flow) with source port `sport`.
+fn with_sport(mut p: Vec<u8>, sport: u16) -> Vec<u8> {
+    let t = crate::option_codec::find_transport(&p).unwrap();
+    p[t.offset..t.offset + 2].copy_from_slice(&sport.to_be_bytes());
+    p
+}
+
+#[test]
+fn a_repeated_option_in_its_jiffy_is_counted_without_the_table() {
+    for outer in FAMILIES {
+        let net = FakeNet::new("");
+        let p = option_packet(outer, &packets::carried4(), IPPROTO_UDP, false);
+        for _ in 0..3 {
+            rx(&net, &p);
+        }
+        assert_eq!(
+            net.counter(Counter::RecordsRefreshedLockless),
+            2,
+            "{outer:?}"
+        );
+        assert_eq!(net.counter(Counter::OptionsValid), 3);
+        assert_eq!(net.counter(Counter::RecordsNew), 1);
+        assert_eq!(net.counter(Counter::RecordsRefreshed), 2);
+        // The next jiffy refreshes the record under the lock: its last-seen time moves.
+        net.state.now.set(1001);
+        rx(&net, &p);
+        assert_eq!(net.counter(Counter::RecordsRefreshedLockless), 2);
+        assert_eq!(net.counter(Counter::RecordsRefreshed), 3);
+        // Another tuple, or other addresses on the same tuple, are not the last refresh.
+        rx(&net, &with_sport(p.clone(), 1));
+        rx(
+            &net,
+            &option_packet(outer, &packets::carried6(), IPPROTO_UDP, false),
+        );
+        assert_eq!(net.counter(Counter::RecordsRefreshedLockless), 2);
+        assert_eq!(net.counter(Counter::RecordsNew), 2);
+        assert_eq!(net.counter(Counter::RecordsReplaced), 1);
+    }
+}
+
+#[test]
+fn a_record_removed_in_the_jiffy_is_made_again() {
+    for outer in FAMILIES {
+        let net = FakeNet::new("");
+        let c = packets::carried4();
+        let ack = option_packet(outer, &c, IPPROTO_TCP, true);
+        rx(&net, &ack);
+        assert_eq!(net.records(), 1);
+        // A SYN without the option on the tuple (no connection there) forgets the record;
+        // the same option again, in the same jiffy, makes it again.
+        rx(&net, &plain_packet(outer, IPPROTO_TCP, false));
+        assert_eq!(net.records(), 0, "{outer:?}");
+        rx(&net, &ack);
+        assert_eq!(net.records(), 1);
+        assert_eq!(net.counter(Counter::RecordsNew), 2);
+        assert_eq!(net.counter(Counter::RecordsRefreshedLockless), 0);
+    }
+}
+
+#[test]
+fn a_change_of_trusted_sources_ends_the_last_refresh() {
+    let net = FakeNet::new("");
+    let p = option_packet(Family::V4, &packets::carried4(), IPPROTO_UDP, false);
+    rx(&net, &p);
+    rx(&net, &p);
+    assert_eq!(net.counter(Counter::RecordsRefreshedLockless), 1);
+    // The balancer's address is no longer trusted: the option is ignored at once.
+    *net.state.trust.borrow_mut() = Trust::parse(b"203.0.113.0/24").unwrap();
+    net.state.trust_version.set(1);
+    rx(&net, &p);
+    assert_eq!(net.counter(Counter::RecordsRefreshedLockless), 1);
+    assert_eq!(net.counter(Counter::OptionsUntrusted), 1);
+}
+
+/// What a namespace shows after a run: counters (but the lockless refreshes), records, and
+/// each flow's record.
+fn outcome(net: &FakeNet, keys: &[Key]) -> (Vec<u64>, u32, Vec<Option<Carried>>) {
+    let now = net.state.now.get();
+    let mut l = net.state.locked.borrow_mut();
+    let records = keys
+        .iter()
+        .map(|k| l.table.lookup(&crate::flow::Query::exact(*k), now))
+        .collect();
+    // Which refreshes took the lock is all that may differ.
+    let mut counters = net.state.counters.borrow().clone();
+    counters[Counter::RecordsRefreshedLockless.index() as usize] = 0;
+    (counters, l.table.len(), records)
+}
+
+proptest::proptest! {
+    /// Any run of option packets (TCP and UDP, SYN or not, a few flows and addresses), SYNs
+    /// without the option, expiry runs, time that moves or stands, ends the same with the
+    /// last refresh as without it: the same counters, the same records.
+    #[test]
+    fn the_last_refresh_changes_nothing_but_the_lock(
+        steps in proptest::collection::vec((0u8..6, 0u16..3, 0u8..2, proptest::bool::ANY), 1..60),
+    ) {
+        let with = FakeNet::new("");
+        let mut without = FakeNet::new("");
+        without.state.last_refresh = None;
+        let carried = [packets::carried4(), packets::carried6()];
+        let mut keys = Vec::new();
+        for proto in [IPPROTO_TCP, IPPROTO_UDP] {
+            for sport in 0..3u16 {
+                keys.push(Key { sport: 1 + sport, ..key(Family::V4, proto) });
+            }
+        }
+        for (op, flow, which, tcp) in steps {
+            let proto = if tcp { IPPROTO_TCP } else { IPPROTO_UDP };
+            let c = &carried[usize::from(which)];
+            for net in [&with, &without] {
+                match op {
+                    0 | 1 => rx(net, &with_sport(option_packet(Family::V4, c, proto, op == 1), 1 + flow)),
+                    2 => rx(net, &with_sport(plain_packet(Family::V4, IPPROTO_TCP, false), 1 + flow)),
+                    3 => net.state.now.set(net.state.now.get() + 1),
+                    4 => expiry::gc(&&net.state, u64::from(which), || {}),
+                    _ => {
+                        // The tuple's connection opens or closes (what a SYN and expiry see).
+                        let k = Key { sport: 1 + flow, ..key(Family::V4, IPPROTO_TCP) };
+                        let mut s = net.state.sockets.borrow_mut();
+                        if s.iter().any(|(x, _)| *x == k) {
+                            s.retain(|(x, _)| *x != k);
+                        } else {
+                            s.push((k, true));
+                        }
+                    }
+                }
+            }
+        }
+        proptest::prop_assert_eq!(outcome(&with, &keys), outcome(&without, &keys));
+    }
+}
+
+/// Not a test: a loop for `valgrind --tool=callgrind`, counting the instructions of
+/// path::rx for the one-tuple flood's packet and for a packet without options.
+#[test]
+#[ignore]
+fn count_rx_loop() {
+    let c = wire::Carried::v4([192, 0, 2, 1], 40000, [198, 51, 100, 1], 80);
+    let pkt = option_packet(Family::V4, &c, IPPROTO_UDP, false);
+    let none = plain_packet(Family::V4, IPPROTO_UDP, false);
+    let net = FakeNet::new("");
+    for _ in 0..10_000 {
+        path::rx(&net, std::hint::black_box(&pkt), false);
+        path::rx(&net, std::hint::black_box(&none), false);
     }
 }

@@ -105,6 +105,9 @@ pub fn help(name: &str) -> Option<&'static str> {
         "records_new" => "Records made for a tuple that had none.",
         "records_replaced" => "Records replaced by a newer option with other addresses.",
         "records_refreshed" => "The same option again: only the record's time refreshed.",
+        "records_refreshed_lockless" => {
+            "Of records_refreshed: the same option as the CPU's last refresh, in its jiffy (no lock)."
+        }
         "records_evicted" => "Records evicted (oldest nearby) to make room at max_records.",
         "records_dropped_at_limit" => {
             "Options not recorded: table full and nothing nearby it may evict."
