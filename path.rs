@@ -24,14 +24,13 @@ use crate::flow::{self, Key, Query, AF_INET, AF_INET6};
 use crate::option_codec::{self, Carried, Family, IPPROTO_TCP, IPPROTO_UDP};
 use crate::records::{Insert, OnConflict};
 use crate::sockopt::{self, MAX_LEN, UOA_SO_GET_LOOKUP1};
-use crate::state::{LastRefresh, Namespace, NamespaceState};
+use crate::state::{Namespace, NamespaceState};
 use crate::stats::{self, Counter};
 
 /// Bytes of a packet (from its IP header) handed to the parser: the header, its options or
 /// extension headers and the ports.
 pub(crate) const PEEK_MAX: usize = 256;
-/// IPv4: the header length without options (in 32-bit words), the protocol's offset.
-const IPV4_IHL_PLAIN: u8 = 5;
+/// IPv4: the header length without options, the protocol's offset.
 pub(crate) const IPV4_HEADER_LEN: usize = 20;
 pub(crate) const IPV4_PROTOCOL_AT: usize = 9;
 /// IPv6: the fixed header's length and its next-header field's offset.
@@ -56,30 +55,53 @@ const TCP_ACK: u8 = 0x10;
 pub(crate) const HEAD_LEN: usize = IPV4_PROTOCOL_AT + 1;
 
 /// Whether a packet whose IP header starts with `head` (at least 10 bytes of IPv4, 7 of
-/// IPv6) can leave at once: no IP options, no IPv6 extension header, no DPVS opp header
-/// (protocol 248) with `dpvs`, and no TCP unless the caller says (`tcp_may_matter`) that it
+/// IPv6) can leave at once: no IP options that may hold a type-31 one (`options_may_hold`,
+/// asked with the header's length only if it has options: [`options_may_hold`]), no IPv6
+/// extension header, no DPVS opp header (protocol 248) with `dpvs`, and no TCP unless the
+/// caller says (`tcp_may_matter`, given the IP header's length: where TCP's starts) that it
 /// matters ([`tcp_matters`]).
 pub(crate) fn passes(
     head: &[u8],
     family: Family,
     dpvs: bool,
-    tcp_may_matter: impl FnOnce() -> bool,
+    options_may_hold: impl FnOnce(usize) -> bool,
+    tcp_may_matter: impl FnOnce(usize) -> bool,
 ) -> bool {
-    let (plain, protocol) = match family {
+    let (header_len, protocol) = match family {
         Family::V4 => (
-            head.first().map(|b| b & 0x0f) == Some(IPV4_IHL_PLAIN),
+            head.first().and_then(|b| {
+                let len = usize::from(b & 0x0f) * 4;
+                (len == IPV4_HEADER_LEN || (len > IPV4_HEADER_LEN && !options_may_hold(len)))
+                    .then_some(len)
+            }),
             head.get(IPV4_PROTOCOL_AT).copied(),
         ),
         Family::V6 => {
             let nh = head.get(IPV6_NEXTHDR_AT).copied();
-            (nh.is_some_and(|nh| !IPV6_EXTENSIONS.contains(&nh)), nh)
+            (
+                nh.is_some_and(|nh| !IPV6_EXTENSIONS.contains(&nh))
+                    .then_some(IPV6_HEADER_LEN),
+                nh,
+            )
         }
     };
     // A header too short to tell is looked at (the parser says what is wrong with it).
-    plain
-        && protocol.is_some_and(|p| {
-            !(dpvs && p == dpvs_codec::IPPROTO_OPP) && (p != IPPROTO_TCP || !tcp_may_matter())
+    header_len.is_some_and(|len| {
+        protocol.is_some_and(|p| {
+            !(dpvs && p == dpvs_codec::IPPROTO_OPP) && (p != IPPROTO_TCP || !tcp_may_matter(len))
         })
+    })
+}
+
+/// Whether the options of an IPv4 header (`options`, its bytes after the fixed 20) may hold
+/// a type-31 option, the unified one or DPVS's: whether any byte is 31. A header without
+/// such a byte carries none, nor anything this module would call malformed: IPv4 options
+/// reach LOCAL_IN only well-formed (ip_rcv_options drops a packet whose options the kernel
+/// cannot walk), and the parser's other checks are on the type-31 option itself. So the
+/// options of other kinds (timestamps, record route, router alert, NOPs) leave after this
+/// look, as a packet without options does.
+pub(crate) fn options_may_hold(options: &[u8]) -> bool {
+    options.contains(&option_codec::IPV4_OPTION_TYPE)
 }
 
 /// Whether a TCP packet must be looked at whole, from its data offset and flags bytes
@@ -135,6 +157,9 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_codec::OppHeader> {
     // With dpvs, DPVS's own type-31 options (8, 20 bytes) are not the unified one's to judge:
     // a packet carrying both has its unified option found, and it wins.
+    if net.state().is_some_and(|ctx| refreshed_again(&ctx, pkt)) {
+        return None;
+    }
     let foreign: &[usize] = if dpvs {
         &[
             dpvs_codec::ADDR_OPTION_LEN_V4,
@@ -153,6 +178,7 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_c
                 p.outer_tuple(pkt),
                 &p.carried,
                 Counter::OptionsValid,
+                p.transport_offset.checked_add(PORTS_LEN),
             );
         }
         return None;
@@ -167,7 +193,8 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_c
                         dpvs_codec::Kind::UoaOpp => Counter::OptionsDpvsUoaOpp,
                     };
                     let carried = d.client.to_carried();
-                    record(&ctx, pkt, d.protocol, d.outer_tuple(pkt), &carried, counter);
+                    let tuple = d.outer_tuple(pkt);
+                    record(&ctx, pkt, d.protocol, tuple, &carried, counter, None);
                 }
                 return d.opp;
             }
@@ -226,9 +253,30 @@ fn forget_on_syn<S: NamespaceState>(ctx: &S, pkt: &[u8]) {
     }
 }
 
+/// The TCP or UDP ports' length: a [`crate::state::LastRefresh`] keeps a packet up to its ports.
+const PORTS_LEN: usize = 4;
+
+/// Whether `pkt` is the last option packet this CPU recorded in the namespace, again in its
+/// jiffy, with nothing changed since ([`crate::state::LastRefresh`]): then it is counted as the refresh it
+/// would be, and needs nothing else. The common case of a flow that carries the option on
+/// every packet is neither parsed nor takes the lock.
+fn refreshed_again<S: NamespaceState>(ctx: &S, pkt: &[u8]) -> bool {
+    let (now, changes, trust) = (ctx.now(), ctx.table_changes(), ctx.trust_version());
+    let again = ctx.with_last_refresh(|r| r.covers(pkt, now, changes, trust)) == Some(true);
+    if again {
+        ctx.count_three([
+            Counter::OptionsValid,
+            Counter::RecordsRefreshed,
+            Counter::RecordsRefreshedLockless,
+        ]);
+    }
+    again
+}
+
 /// A well-formed option carrying `carried` in a packet of `protocol` (its tuple `tuple`):
 /// counted (`valid`, the format's counter), and recorded if its packet is TCP or UDP from a
-/// trusted source.
+/// trusted source. With `identity`, the unified option's packets (whose first `identity`
+/// bytes are all it depends on), the record is this CPU's [`crate::state::LastRefresh`] too.
 fn record<S: NamespaceState>(
     ctx: &S,
     pkt: &[u8],
@@ -236,6 +284,7 @@ fn record<S: NamespaceState>(
     tuple: Option<option_codec::OuterTuple>,
     carried: &Carried,
     valid: Counter,
+    identity: Option<usize>,
 ) {
     if protocol != IPPROTO_TCP && protocol != IPPROTO_UDP {
         ctx.count(Counter::OptionsNotTcpUdp);
@@ -246,22 +295,9 @@ fn record<S: NamespaceState>(
         ctx.count_index(stats::malformed(option_codec::Error::Truncated));
         return;
     };
-    let key = Key::from(&t);
-    let now = ctx.now();
-    // The same option for the same tuple as this CPU's last refresh, in its jiffy, with
-    // nothing removed or changed in the table and the same trusted sources: it would find
-    // its record as that refresh left it (LastRefresh), so only the counters move. The
-    // common case of a flow that carries the option on every packet takes no lock.
-    let words = LastRefresh::words(&key, carried);
-    let (changes, trust) = (ctx.table_changes(), ctx.trust_version());
-    if ctx.with_last_refresh(|r| r.covers(&words, now, changes, trust)) == Some(true) {
-        ctx.count_three([
-            valid,
-            Counter::RecordsRefreshed,
-            Counter::RecordsRefreshedLockless,
-        ]);
-        return;
-    }
+    // Read before the source is checked: a change of the trusted sources after this ends
+    // the LastRefresh made below.
+    let trust = ctx.trust_version();
     if !ctx.trusted(t.family, &t.saddr) {
         ctx.count(Counter::OptionsUntrusted);
         ctx.log_untrusted(t.family, &t.saddr);
@@ -272,6 +308,8 @@ fn record<S: NamespaceState>(
     // that has a record is ignored (a forged ACK needs no valid sequence number to reach
     // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
     // a live connection.
+    let key = Key::from(&t);
+    let now = ctx.now();
     let (mut outcome, grow, changes) = {
         let mut l = ctx.lock();
         let outcome = if t.protocol == IPPROTO_TCP {
@@ -289,18 +327,13 @@ fn record<S: NamespaceState>(
         ctx.grow_soon();
     }
     // The record holds `carried`, last seen at `now` or later.
-    if matches!(
-        outcome,
-        Insert::New | Insert::Replaced | Insert::Refreshed | Insert::NewAfterEvicting
-    ) {
-        ctx.with_last_refresh(|r| {
-            *r = LastRefresh {
-                words,
-                now,
-                changes,
-                trust,
-            }
-        });
+    if let Some(len) = identity.filter(|_| {
+        matches!(
+            outcome,
+            Insert::New | Insert::Replaced | Insert::Refreshed | Insert::NewAfterEvicting
+        )
+    }) {
+        ctx.with_last_refresh(|r| r.set(pkt, len, now, changes, trust));
     }
     if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_socket(&key, true) {
         outcome = ctx

@@ -109,21 +109,27 @@ pub(crate) trait NamespaceState {
     fn log_untrusted(&self, family: Family, saddr: &[u8; 16]);
 }
 
-/// The last record one CPU's packet path refreshed or made in a namespace, and when: its
-/// key and carried addresses as words ([`LastRefresh::words`]), the jiffy, the table's change
-/// count and the trusted sources' version then. While neither count has moved, that record is
-/// still in the table with those addresses, last seen in that jiffy or later
-/// ([`crate::records::Table::changes`]): the same option for the same tuple, from the same
-/// sources, in the same jiffy, would leave the table as it is, so the packet path counts it
-/// without taking the lock (`path::record`).
+/// The last option packet one CPU's packet path recorded in a namespace, and when: the
+/// packet's first bytes up to its ports, but for the fields that change from one packet of
+/// a flow to the next ([`LastRefresh::covers`]), with the jiffy, the table's change count
+/// and the trusted sources' version then. Whatever the parser and the record depend on is
+/// in those bytes, and the record the packet made or refreshed stays in the table as it
+/// left it while the change count stays ([`crate::records::Table::changes`]): a packet with
+/// the same bytes, in the same jiffy, from the same trusted sources, would only refresh that
+/// record in the jiffy it was last seen in, which changes nothing. So the packet path counts
+/// it as a refresh, without parsing it or taking the lock (`path::rx`).
 ///
 /// Only words, so that any bit pattern is a value (the kernel's per-CPU memory starts
-/// zeroed); the key's first word is never 0, so a zeroed one matches no packet.
+/// zeroed); a `len` of 0 matches no packet.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LastRefresh {
-    /// The record's key and carried addresses.
-    pub(crate) words: [u64; REFRESH_KEY_WORDS],
+    /// The packet's first `len` bytes as little-endian words, zero past `len` and where
+    /// the masks ([`V4_MASK`], [`V6_MASK`]) leave out a field.
+    pub(crate) packet: [u64; REFRESH_PACKET_WORDS],
+    /// How many bytes of the packet: its IP header (with options or extension headers) and
+    /// the ports; 0 for none.
+    pub(crate) len: u64,
     /// The jiffy of the refresh.
     pub(crate) now: u64,
     /// [`crate::records::Table::changes`] right after it, under the lock.
@@ -132,55 +138,88 @@ pub(crate) struct LastRefresh {
     pub(crate) trust: u64,
 }
 
-/// Words of a record's key and carried addresses in a [`LastRefresh`].
-pub(crate) const REFRESH_KEY_WORDS: usize = 10;
+/// Words of packet a [`LastRefresh`] keeps: 96 bytes, enough for an IPv6 header with the
+/// option's 48-byte Destination Options header and the ports (92 bytes).
+pub(crate) const REFRESH_PACKET_WORDS: usize = 12;
 /// Words of a [`LastRefresh`]: the kernel keeps one per CPU after the counters.
-pub(crate) const LAST_REFRESH_WORDS: usize = REFRESH_KEY_WORDS + 3;
+pub(crate) const LAST_REFRESH_WORDS: usize = REFRESH_PACKET_WORDS + 4;
 const _: () = assert!(core::mem::size_of::<LastRefresh>() == LAST_REFRESH_WORDS * 8);
 
+/// The bytes of an IPv4 header's first two words that the parser and the record depend on
+/// (as little-endian words: byte k is bits 8k..8k+8): the version and IHL, the fragment
+/// field, the protocol, the source address's first half; not the TOS, total length, ID, TTL
+/// or checksum, which a flow's packets do not share (the kernel checked the last two).
+pub(crate) const V4_MASK: [u64; 2] = [0xffff_0000_0000_00ff, 0xffff_ffff_0000_ff00];
+/// The same for IPv6: the version, the next header, the source address; not the traffic
+/// class, flow label, payload length (the walk goes by the packet's own length) or hop limit.
+pub(crate) const V6_MASK: [u64; 2] = [0x00ff_0000_0000_00f0, u64::MAX];
+
+/// Word `i` of `pkt`'s first `len` bytes, little-endian, zero past `len`.
+fn packet_word(pkt: &[u8], i: usize, len: usize) -> u64 {
+    let from = i.saturating_mul(8);
+    let to = from.saturating_add(8).min(len);
+    match pkt.get(from..to) {
+        Some(&[a, b, c, d, e, f, g, h]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        Some(tail) => tail
+            .iter()
+            .rev()
+            .fold(0u64, |w, &byte| (w << 8) | u64::from(byte)),
+        None => 0,
+    }
+}
+
+/// The masks of a packet's first two words by its IP version (byte 0's high nibble).
+fn masks(pkt: &[u8]) -> Option<[u64; 2]> {
+    match pkt.first().map(|b| b >> 4) {
+        Some(4) => Some(V4_MASK),
+        Some(6) => Some(V6_MASK),
+        _ => None,
+    }
+}
+
+/// Word `i` of the identity of `pkt`'s first `len` bytes under `masks`.
+fn identity_word(pkt: &[u8], i: usize, len: usize, masks: [u64; 2]) -> u64 {
+    packet_word(pkt, i, len) & masks.get(i).copied().unwrap_or(u64::MAX)
+}
+
 impl LastRefresh {
-    /// `key` and `carried` as words: every field, each at a place of its own, and a first
-    /// word that is never 0.
-    pub(crate) fn words(key: &Key, carried: &Carried) -> [u64; REFRESH_KEY_WORDS] {
-        let family = |f: Family| match f {
-            Family::V4 => 4u64,
-            Family::V6 => 6u64,
-        };
-        let halves = |a: &[u8; 16]| {
-            let [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15] = *a;
-            (
-                u64::from_ne_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
-                u64::from_ne_bytes([a8, a9, a10, a11, a12, a13, a14, a15]),
-            )
-        };
-        let first = u64::from(key.proto)
-            | (family(key.family) << 8)
-            | (family(carried.family) << 16)
-            | (u64::from(key.sport) << 24)
-            | (u64::from(key.dport) << 40);
-        let (s0, s1) = halves(&key.saddr);
-        let (d0, d1) = halves(&key.daddr);
-        let (c0, c1) = halves(&carried.cip);
-        let (v0, v1) = halves(&carried.vip);
-        let ports = u64::from(carried.cport) | (u64::from(carried.vport) << 16);
-        [first, s0, s1, d0, d1, c0, c1, v0, v1, ports]
+    /// This refresh: of `pkt`'s first `len` bytes (its IP header and ports, as the parser
+    /// found them), at `now`, under `changes` and `trust`. A packet too long for the words
+    /// kept (or not IP) leaves none (`len` 0).
+    pub(crate) fn set(&mut self, pkt: &[u8], len: usize, now: u64, changes: u64, trust: u64) {
+        self.len = 0;
+        let Some(masks) = masks(pkt) else { return };
+        if len > REFRESH_PACKET_WORDS * 8 || len > pkt.len() {
+            return;
+        }
+        for (i, w) in self.packet.iter_mut().enumerate() {
+            *w = identity_word(pkt, i, len, masks);
+        }
+        self.len = len as u64;
+        self.now = now;
+        self.changes = changes;
+        self.trust = trust;
     }
 
-    /// Whether a packet whose record's key and carried addresses are `words`, at `now`, with
-    /// the counts `changes` and `trust`, would only refresh this record in its own jiffy.
-    pub(crate) fn covers(
-        &self,
-        words: &[u64; REFRESH_KEY_WORDS],
-        now: u64,
-        changes: u64,
-        trust: u64,
-    ) -> bool {
-        // Word by word, without branches or a memcmp call (the kernel's compares bytes).
-        let differ = self.words.iter().zip(words).fold(
-            (self.now ^ now) | (self.changes ^ changes) | (self.trust ^ trust),
-            |d, (a, b)| d | (a ^ b),
-        );
-        differ == 0
+    /// Whether `pkt`, at `now`, with the counts `changes` and `trust`, is this refresh
+    /// again: the same bytes where they matter, in the same jiffy, nothing changed since.
+    pub(crate) fn covers(&self, pkt: &[u8], now: u64, changes: u64, trust: u64) -> bool {
+        let Ok(len) = usize::try_from(self.len) else {
+            return false;
+        };
+        if len == 0 || len > pkt.len() || self.now != now || self.changes != changes {
+            return false;
+        }
+        let Some(masks) = masks(pkt) else {
+            return false;
+        };
+        self.trust == trust
+            && self
+                .packet
+                .iter()
+                .enumerate()
+                .take(len.div_ceil(8))
+                .all(|(i, &w)| identity_word(pkt, i, len, masks) == w)
     }
 }
 

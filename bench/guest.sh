@@ -7,6 +7,7 @@
 #   tcp        one TCP stream, bytes/s delivered
 #   udp_opt1   UDP flood, every packet with the option, one tuple
 #   udp_optN   UDP flood, every packet with the option, a new tuple per packet
+#   udp_nopt   UDP flood, IP options but not ours (eight NOPs), one tuple
 #   conn_opt   short TCP connections (connect, accept, getpeername, close) per second,
 #              the client's packets with the option
 #   conn_plain the same without the option
@@ -31,6 +32,8 @@ TOP=$(dirname "$BENCH")
 KO=${TOA_UOA_KO:-$TOP/toa_uoa.ko}
 NOOP_KO=${NOOP_KO:-$BENCH/build/noop_kretprobe/noop_kretprobe.ko}
 NOOP_HOOK_KO=${NOOP_HOOK_KO:-$BENCH/build/noop_hook/noop_hook.ko}
+# Another build of the module, measured beside this one in the packet rows (run.sh --versus).
+VERSUS_KO=${VERSUS_KO:-}
 
 QUICK=0 PART=main ONLY=packets,conn,getname,lookup
 while [ $# -gt 1 ]; do
@@ -113,8 +116,8 @@ inlb() { ip netns exec lb taskset -c $TX_CPU "$@"; }
 inrs() { ip netns exec rs taskset -c $RX_CPU "$@"; }
 
 state_now=""
-# set_state unloaded|loaded|noop|hook (noop: the no-op kretprobes, hook: the no-op
-# netfilter hooks; bench/noop_*)
+# set_state unloaded|loaded|versus|noop|hook (versus: the other build of run.sh --versus;
+# noop: the no-op kretprobes, hook: the no-op netfilter hooks; bench/noop_*)
 set_state() {
 	if [ -d /sys/module/toa_uoa ]; then
 		# Listeners and their connections hold the module (its socket operations): give
@@ -126,6 +129,7 @@ set_state() {
 	rmmod noop_hook 2>/dev/null || true
 	case $1 in
 	loaded) insmod "$KO" max_records=$MAXREC idle_timeout=3600 ;;
+	versus) insmod "$VERSUS_KO" max_records=$MAXREC idle_timeout=3600 ;;
 	noop) insmod "$NOOP_KO" ;;
 	hook) insmod "$NOOP_HOOK_KO" ;;
 	esac
@@ -159,6 +163,7 @@ udp_run() {
 	local mode=$1 port=$2 r=$3 metric=udp_plain a b
 	[ "$mode" = fixed ] && metric=udp_opt1
 	[ "$mode" = vary ] && metric=udp_optN
+	[ "$mode" = nop ] && metric=udp_nopt
 	inrs "$LG" udp-sink "$port" >"$W/recv" &
 	local rpid=$!
 	wait_ready "$W/recv"
@@ -166,7 +171,7 @@ udp_run() {
 	# first option (the table made, then grown to max_records by a kernel worker, about
 	# 2 MiB at max_records=1M) happens before, in a short unrecorded flood of one tuple to
 	# another port (both states alike). BENCHMARKS.md gives that set-up's own cost.
-	if [ "$mode" != none ]; then
+	if [ "$mode" = fixed ] || [ "$mode" = vary ]; then
 		inlb "$LG" udp-send $RS $((port + 500)) 0.2 fixed >/dev/null
 		sleep 0.3
 	fi
@@ -411,9 +416,17 @@ done
 # any module that sees every packet through netfilter.
 have_hook=0
 [ -f "$NOOP_HOOK_KO" ] && have_hook=1
+versus=""
+[ -z "$VERSUS_KO" ] || versus=versus
+if [ -n "$versus" ]; then
+	set_state versus
+	log "warm-up versus"
+	port=$((port + 1)); udp_run none $port -
+	port=$((port + 1)); udp_run vary $port -
+fi
 for r in $(seq 0 $((ROUNDS - 1))); do
-	order="unloaded loaded hook"
-	[ $((r % 2)) = 1 ] && order="hook loaded unloaded"
+	order="unloaded loaded $versus hook"
+	[ $((r % 2)) = 1 ] && order="hook $versus loaded unloaded"
 	for s in $order; do
 		if [ $s = hook ]; then
 			[ $have_hook = 1 ] || continue
@@ -423,11 +436,12 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 			continue
 		fi
 		set_state "$s"
-		log "round $r $s: udp plain, tcp, udp option one tuple, udp option new tuples"
+		log "round $r $s: udp plain, tcp, udp option one tuple, udp option new tuples, udp other options"
 		port=$((port + 1)); udp_run none $port "$r" record
 		port=$((port + 1)); tcp_run $port "$r" record
 		port=$((port + 1)); udp_run fixed $port "$r" record
 		port=$((port + 1)); udp_run vary $port "$r" record
+		port=$((port + 1)); udp_run nop $port "$r" record
 	done
 done
 

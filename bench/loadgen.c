@@ -131,7 +131,7 @@ struct flood {
 	double secs;
 	uint64_t limit; /* packets to send, or 0: for secs seconds */
 	uint64_t first; /* vary: tuple index of the first packet */
-	int opt, vary, hl, fd;
+	int opt, nop, vary, hl, fd;
 	uint8_t pkts[BATCH][20 + 16 + 8 + PAYLOAD];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -160,11 +160,14 @@ static int flood_init(struct flood *f, const char *dst, int dport, double secs,
 	f->secs = secs;
 	f->limit = limit;
 	f->first = first;
-	if (strcmp(mode, "none") && strcmp(mode, "fixed") && strcmp(mode, "vary"))
+	if (strcmp(mode, "none") && strcmp(mode, "fixed") && strcmp(mode, "vary") &&
+	    strcmp(mode, "nop"))
 		return -1;
-	f->opt = strcmp(mode, "none") != 0;
+	/* nop: IP options, but not ours: eight NOPs (IHL 7) */
+	f->nop = strcmp(mode, "nop") == 0;
+	f->opt = strcmp(mode, "none") != 0 && !f->nop;
 	f->vary = strcmp(mode, "vary") == 0;
-	f->hl = 20 + (f->opt ? 16 : 0);
+	f->hl = 20 + (f->opt ? 16 : f->nop ? 8 : 0);
 	f->fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (f->fd < 0)
 		die("socket");
@@ -183,6 +186,8 @@ static int flood_init(struct flood *f, const char *dst, int dport, double secs,
 		ip->tot_len = htons(f->hl + 8 + PAYLOAD);
 		if (f->opt)
 			put_option(p + 20);
+		if (f->nop)
+			memset(p + 20, 1, 8);
 		udp[0] = htons(5000);
 		udp[1] = f->dst.sin_port;
 		udp[2] = htons(8 + PAYLOAD);

@@ -27,6 +27,7 @@ THROUGHPUT = [  # (section, metric, label, target ratio)
     ("tcp", "Bps", "TCP stream (bytes/s)", 0.99),
     ("udp_opt1", "pps", "UDP + option, one tuple (pps)", 0.95),
     ("udp_optN", "pps", "UDP + option, new tuple/packet (pps)", 0.90),
+    ("udp_nopt", "pps", "UDP + IP options, none of type 31 (8 NOPs) (pps)", 0.99),
     ("conn_opt", "cps", "TCP connections/s, option on every packet", 0.97),
     ("conn_plain", "cps", "TCP connections/s, no option", 0.99),
 ]
@@ -96,6 +97,18 @@ def summarise(data, info):
         rows.append((label, m, min(rs, default=m), max(rs, default=m), target))
         ok = "yes" if m >= target else "**no**"
         add(f"| {label} | {fmt_rate(u)} | {fmt_rate(lo)} | {m:.3f} [{min(rs, default=m):.3f}, {max(rs, default=m):.3f}] | >= {target} | {ok} |")
+    versus = [t for t in THROUGHPUT if (t[0], t[1], "versus") in data]
+    if versus:
+        add("")
+        add("The other build (run.sh --versus), in the same boot and rounds:")
+        add("")
+        add("| measurement | ratio other build / not loaded: median [min, max] | this build | this build / other build, per round: median [min, max] |")
+        add("|---|---|---|---|")
+        for sec, metric, label, _target in versus:
+            vs = paired(data, sec, metric, "versus", "unloaded")
+            rs = paired(data, sec, metric, "loaded", "unloaded")
+            lv = paired(data, sec, metric, "loaded", "versus")
+            add(f"| {label} | {med(vs):.3f} [{min(vs, default=math.nan):.3f}, {max(vs, default=math.nan):.3f}] | {med(rs):.3f} | {med(lv):.3f} [{min(lv, default=math.nan):.3f}, {max(lv, default=math.nan):.3f}] |")
     hook = paired(data, "udp_plain", "pps", "hook", "unloaded")
     if hook:
         add("")

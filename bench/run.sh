@@ -11,7 +11,10 @@
 #
 #   bench/run.sh [--quick] [--kernel test|debian-7.3] [--part all|main|two-senders]
 #                [--only packets,conn,getname,lookup]   (some of the main part's sections)
-#                [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock]
+#                [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock] [--versus OTHER.ko]
+# --versus: another build of toa_uoa.ko (for the same kernel; outside /tmp, which the guest
+# does not see) measured as a state of its own in the packet rows, beside this one, in the
+# same boot and rounds: what a change did, without the spread between boots.
 # Full: about 25 minutes on a busy 2-core host; --quick: about 5 (two boots).
 #
 # Two guest boots. The first (--part main) runs everything but the two-sender rows, by
@@ -30,9 +33,9 @@ set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH/../scripts/lib.sh"
 quick="" suffix="" smp=2 mem=2G clock=(--icount 2) clock_info="icount shift=2 (4 ns of guest time per instruction)"
-kernel=test part=all only=packets,conn,getname,lookup
+kernel=test part=all only=packets,conn,getname,lookup versus=""
 usage() {
-	echo "usage: bench/run.sh [--quick] [--kernel test|$DEBIAN_KERNEL] [--part all|main|two-senders] [--only SECTIONS] [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock]" >&2
+	echo "usage: bench/run.sh [--quick] [--kernel test|$DEBIAN_KERNEL] [--part all|main|two-senders] [--only SECTIONS] [--smp N] [--mem SIZE] [--icount SHIFT | --wallclock] [--versus OTHER.ko]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift ;;
 	--icount) clock=(--icount "$2") clock_info="icount shift=$2"; shift ;;
 	--wallclock) clock=() clock_info="wall clock (single-threaded TCG)" ;;
+	--versus) [ $# -gt 1 ] || usage; versus=$(realpath "$2"); shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -55,6 +59,9 @@ case $part in all | main | two-senders) ;; *) usage ;; esac
 # The two-sender part alone, and a run of some sections only, have results files of their own.
 [ "$part" != two-senders ] || suffix=$suffix-two-senders
 [ "$only" = packets,conn,getname,lookup ] || suffix=$suffix-${only//,/-}
+[ -z "$versus" ] || suffix=$suffix-versus
+[ -z "$versus" ] || [ -f "$versus" ] || die "bench: --versus $versus: no such module"
+case $versus in /tmp/*) die "bench: --versus: the guest does not see the host's /tmp" ;; esac
 cd "$TOP"
 
 # The baseline module is built outside /tmp: the guest sees the host's files, not its /tmp.
@@ -101,7 +108,7 @@ boot() {
 	mkdir -p "$dir"
 	local cmd=(scripts/vm.sh --kernel "$kernel" run "$@" --mem "$mem" --timeout 3600 --
 		env BENCH_GIT="$git_rev" BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
-		BENCH_CLOCK="$clk" TOA_UOA_KO="$ko" NOOP_KO="$noop" NOOP_HOOK_KO="$hook"
+		BENCH_CLOCK="$clk" TOA_UOA_KO="$ko" NOOP_KO="$noop" NOOP_HOOK_KO="$hook" VERSUS_KO="$versus"
 		bash -c 'bench/guest.sh '"$quick"' --part '"$p"' --only '"$only"' "$VM_OUT/raw.tsv"')
 	if [ "${prio[0]:-}" != setsid ]; then
 		VM_OUT_COPY=$dir "${cmd[@]}" || rc=$?

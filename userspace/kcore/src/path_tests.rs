@@ -288,36 +288,61 @@ fn sockaddr(family: Family, addr: &[u8; 16], port: u16) -> Vec<u8> {
 
 const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
 
+/// [`path::passes`] on `p`'s first bytes, its IPv4 options read from `p`.
+fn passes(p: &[u8], outer: Family, tcp_may_matter: impl FnOnce(usize) -> bool) -> bool {
+    let opts = |len: usize| path::options_may_hold(&p[20..len]);
+    path::passes(&p[..HEAD_LEN.min(p.len())], outer, false, opts, tcp_may_matter)
+}
+
 #[test]
 fn packets_without_options_leave_at_the_header() {
     for outer in FAMILIES {
         let udp = plain_packet(outer, IPPROTO_UDP, false);
         let syn = plain_packet(outer, IPPROTO_TCP, false);
         let opt = option_packet(outer, &packets::carried4(), IPPROTO_UDP, false);
-        let head = |p: &[u8]| p[..HEAD_LEN].to_vec();
-        assert!(path::passes(&head(&udp), outer, false, || panic!(
-            "not asked for UDP"
-        )));
-        assert!(
-            !path::passes(&head(&opt), outer, false, || false),
-            "{outer:?} option"
-        );
+        assert!(passes(&udp, outer, |_| panic!("not asked for UDP")));
+        assert!(!passes(&opt, outer, |_| false), "{outer:?} option");
         // A TCP packet stays only if a SYN could matter (the namespace holds TCP records).
-        assert!(path::passes(&head(&syn), outer, false, || false));
-        assert!(!path::passes(&head(&syn), outer, false, || true));
+        assert!(passes(&syn, outer, |_| false));
+        assert!(!passes(&syn, outer, |_| true));
         // Too short to tell: looked at.
-        assert!(!path::passes(&head(&udp)[..3], outer, false, || false));
+        assert!(!passes(&udp[..3], outer, |_| false));
     }
     // IPv6 extension headers that can hold or hide the option: hop-by-hop, routing,
     // fragment, destination options.
     for nh in [0u8, 43, 44, 60] {
         let p = packets::ipv6(nh, &[], &[]);
-        assert!(
-            !path::passes(&p[..HEAD_LEN], Family::V6, false, || false),
-            "{nh}"
-        );
+        assert!(!passes(&p, Family::V6, |_| false), "{nh}");
     }
     assert!(path::is_syn(0x02) && !path::is_syn(0x12) && !path::is_syn(0x10));
+}
+
+#[test]
+fn ipv4_options_without_a_31_leave_at_the_header() {
+    let rest = packets::transport(IPPROTO_UDP, b"hello");
+    // Eight NOPs; a timestamp option (type 68, length 12, pointer 5, no stamps yet) and NOPs;
+    // router alert.
+    let nops = packets::ipv4(&[1; 8], IPPROTO_UDP, &rest);
+    let ts = packets::ipv4(&[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0], IPPROTO_UDP, &rest);
+    let ra = packets::ipv4(&[148, 4, 0, 0], IPPROTO_UDP, &rest);
+    for p in [&nops, &ts, &ra] {
+        assert!(passes(p, Family::V4, |_| panic!("not asked for UDP")));
+        // What the parser would have found: nothing, and nothing wrong.
+        assert_eq!(crate::option_codec::parse_packet(p), Ok(None));
+    }
+    // A byte 31 anywhere in them (here a timestamp's data) and the packet is looked at,
+    // as is our option behind NOPs; a TCP packet with NOPs is a TCP packet (a SYN matters
+    // if the namespace holds TCP records).
+    let ts31 = packets::ipv4(&[68, 12, 5, 0, 0, 0, 0, 31, 0, 0, 0, 0], IPPROTO_UDP, &rest);
+    assert!(!passes(&ts31, Family::V4, |_| false));
+    let mut opt = vec![1u8; 4];
+    opt.extend(packets::v4_option(&packets::carried4()));
+    let behind = packets::ipv4(&opt, IPPROTO_UDP, &rest);
+    assert!(!passes(&behind, Family::V4, |_| false));
+    let syn = packets::ipv4(&[1; 8], IPPROTO_TCP, &packets::transport(IPPROTO_TCP, b""));
+    assert!(passes(&syn, Family::V4, |_| false));
+    // (TCP's header starts after the options.)
+    assert!(!passes(&syn, Family::V4, |len| len == 28));
 }
 
 #[test]
@@ -1097,35 +1122,54 @@ fn outcome(net: &FakeNet, keys: &[Key]) -> (Vec<u64>, u32, Vec<Option<Carried>>)
 }
 
 proptest::proptest! {
-    /// Any run of option packets (TCP and UDP, SYN or not, a few flows and addresses), SYNs
-    /// without the option, expiry runs, time that moves or stands, ends the same with the
-    /// last refresh as without it: the same counters, the same records.
+    /// Any run of option packets (TCP and UDP, SYN or not, both outer families, a few flows
+    /// and addresses, any byte of them changed: the fields a flow's packets do not share,
+    /// or any other), SYNs without the option, expiry runs, connections that open and close,
+    /// time that moves or stands, ends the same with the last refresh as without it: the
+    /// same counters, the same records.
     #[test]
     fn the_last_refresh_changes_nothing_but_the_lock(
-        steps in proptest::collection::vec((0u8..6, 0u16..3, 0u8..2, proptest::bool::ANY), 1..60),
+        steps in proptest::collection::vec(
+            (0u8..6, 0u16..3, 0u8..2, proptest::bool::ANY, proptest::bool::ANY,
+             proptest::option::of((0usize..12, proptest::num::u8::ANY))),
+            1..60),
     ) {
         let with = FakeNet::new("");
         let mut without = FakeNet::new("");
         without.state.last_refresh = None;
         let carried = [packets::carried4(), packets::carried6()];
         let mut keys = Vec::new();
-        for proto in [IPPROTO_TCP, IPPROTO_UDP] {
-            for sport in 0..3u16 {
-                keys.push(Key { sport: 1 + sport, ..key(Family::V4, proto) });
+        for outer in FAMILIES {
+            for proto in [IPPROTO_TCP, IPPROTO_UDP] {
+                for sport in 0..3u16 {
+                    keys.push(Key { sport: 1 + sport, ..key(outer, proto) });
+                }
             }
         }
-        for (op, flow, which, tcp) in steps {
+        for (op, flow, which, tcp, v6, tweak) in steps {
             let proto = if tcp { IPPROTO_TCP } else { IPPROTO_UDP };
+            let outer = if v6 { Family::V6 } else { Family::V4 };
             let c = &carried[usize::from(which)];
+            let mut p = match op {
+                0 | 1 => with_sport(option_packet(outer, c, proto, op == 1), 1 + flow),
+                _ => with_sport(plain_packet(outer, IPPROTO_TCP, false), 1 + flow),
+            };
+            // One byte changed: mostly in the fixed header (where the fields a flow's
+            // packets do not share are), else anywhere.
+            if let Some((at, value)) = tweak {
+                let at = if at < 10 { at } else { usize::from(value) % p.len() };
+                p[at] = value;
+            }
             for net in [&with, &without] {
                 match op {
-                    0 | 1 => rx(net, &with_sport(option_packet(Family::V4, c, proto, op == 1), 1 + flow)),
-                    2 => rx(net, &with_sport(plain_packet(Family::V4, IPPROTO_TCP, false), 1 + flow)),
+                    0..=2 => {
+                        path::rx(net, &p, false);
+                    }
                     3 => net.state.now.set(net.state.now.get() + 1),
                     4 => expiry::gc(&&net.state, u64::from(which), || {}),
                     _ => {
                         // The tuple's connection opens or closes (what a SYN and expiry see).
-                        let k = Key { sport: 1 + flow, ..key(Family::V4, IPPROTO_TCP) };
+                        let k = Key { sport: 1 + flow, ..key(outer, IPPROTO_TCP) };
                         let mut s = net.state.sockets.borrow_mut();
                         if s.iter().any(|(x, _)| *x == k) {
                             s.retain(|(x, _)| *x != k);
@@ -1137,6 +1181,48 @@ proptest::proptest! {
             }
         }
         proptest::prop_assert_eq!(outcome(&with, &keys), outcome(&without, &keys));
+    }
+}
+
+#[test]
+fn what_a_flow_does_not_share_is_not_compared() {
+    for outer in FAMILIES {
+        let net = FakeNet::new("");
+        let p = option_packet(outer, &packets::carried4(), IPPROTO_UDP, false);
+        rx(&net, &p);
+        // IPv4: TOS, total length, ID, TTL, checksum; IPv6: traffic class, flow label,
+        // payload length, hop limit.
+        let fields: &[usize] = match outer {
+            Family::V4 => &[1, 2, 3, 4, 5, 8, 10, 11],
+            Family::V6 => &[1, 2, 3, 4, 5, 7],
+        };
+        for &at in fields {
+            let mut q = p.clone();
+            q[at] ^= 0x5a;
+            rx(&net, &q);
+        }
+        assert_eq!(
+            net.counter(Counter::RecordsRefreshedLockless),
+            fields.len() as u64,
+            "{outer:?}"
+        );
+        // Any other byte up to the ports is: that packet is not taken for the last one.
+        let t = crate::option_codec::find_transport(&p).unwrap();
+        let others = (0..t.offset + 4).filter(|i| !fields.contains(i)).count();
+        for at in (0..t.offset + 4).filter(|i| !fields.contains(i)) {
+            let mut q = p.clone();
+            q[at] ^= 0x11;
+            let before = net.counter(Counter::RecordsRefreshedLockless);
+            path::rx(&net, &q, false);
+            assert_eq!(
+                net.counter(Counter::RecordsRefreshedLockless),
+                before,
+                "{outer:?}: byte {at} matters but was not compared"
+            );
+            // The same packet as the first, last refreshed now, or again.
+            rx(&net, &p);
+        }
+        assert!(others > 0);
     }
 }
 
