@@ -122,6 +122,7 @@ void toa_uoa_rcu_read_unlock(void);
 void toa_uoa_synchronize_rcu(void);
 u64 __percpu *toa_uoa_alloc_percpu_atomic(size_t n);
 void toa_uoa_percpu_inc(u64 __percpu *counters, unsigned int idx);
+void toa_uoa_percpu_inc2(u64 __percpu *counters, unsigned int a, unsigned int b);
 void toa_uoa_percpu_inc3(u64 __percpu *counters, unsigned int a, unsigned int b,
 			 unsigned int c);
 u64 *toa_uoa_percpu_softirq_ptr(u64 __percpu *counters, unsigned int idx);

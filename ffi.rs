@@ -138,6 +138,11 @@ pub(crate) fn with_trusted<R>(f: impl FnOnce(&Setting) -> R) -> R {
 
 /// Whether an option from source `addr` is believed under the setting in force.
 pub(crate) fn trusted(family: Family, addr: &[u8; 16]) -> bool {
+    // Never set (the module loaded without trusted_sources): every source, without an RCU
+    // section. A set racing with this comes after it.
+    if TRUSTED.load(Ordering::Acquire).is_null() {
+        return true;
+    }
     with_trusted(|s| s.trust.allows(family, addr))
 }
 
@@ -707,6 +712,15 @@ impl<'a> NetCtx<'a> {
             // SAFETY: the counters hold TOTAL entries (made at activation, freed by
             // net_exit after the last callback).
             unsafe { bindings::toa_uoa_percpu_inc(self.counters.as_ptr(), idx) }
+        }
+    }
+
+    /// Adds one to each of two counters on this CPU (one call).
+    pub(crate) fn count_two(&self, a: Counter, b: Counter) {
+        let (a, b) = (a.index(), b.index());
+        if a < stats::TOTAL && b < stats::TOTAL {
+            // SAFETY: as in count_index().
+            unsafe { bindings::toa_uoa_percpu_inc2(self.counters.as_ptr(), a, b) }
         }
     }
 

@@ -215,6 +215,12 @@ void toa_uoa_percpu_inc(u64 __percpu *counters, unsigned int idx)
 	this_cpu_inc(counters[idx]);
 }
 
+void toa_uoa_percpu_inc2(u64 __percpu *counters, unsigned int a, unsigned int b)
+{
+	this_cpu_inc(counters[a]);
+	this_cpu_inc(counters[b]);
+}
+
 void toa_uoa_percpu_inc3(u64 __percpu *counters, unsigned int a, unsigned int b,
 			 unsigned int c)
 {

@@ -93,6 +93,10 @@ impl<'a> NamespaceState for NetCtx<'a> {
         ffi::jiffies()
     }
 
+    fn count_two(&self, a: Counter, b: Counter) {
+        NetCtx::count_two(self, a, b)
+    }
+
     fn count_three(&self, c: [Counter; 3]) {
         NetCtx::count_three(self, c)
     }

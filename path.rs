@@ -155,11 +155,30 @@ fn syn_key(pkt: &[u8]) -> Option<Key> {
 /// removes so that UDP gets the datagram as the client sent it (from any source, as DPVS's
 /// uoa.ko does: only the record depends on `trusted_sources`). Nothing else is changed.
 pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_codec::OppHeader> {
+    // The time, read once: for the last refresh's test, and for the record.
+    let mut now = None;
+    if let Some(ctx) = net.state() {
+        let t = ctx.now();
+        if refreshed_again(&ctx, pkt, t) {
+            return None;
+        }
+        now = Some(t);
+    }
+    parse_and_record(net, pkt, dpvs, now)
+}
+
+/// [`rx`] for a packet that is not the last refresh again (read at `now` if the namespace
+/// had a state): parsed, and acted on. Out of line, so that a refresh again does not pay
+/// for this function's frame.
+#[inline(never)]
+fn parse_and_record<N: Namespace>(
+    net: &N,
+    pkt: &[u8],
+    dpvs: bool,
+    now: Option<u64>,
+) -> Option<dpvs_codec::OppHeader> {
     // With dpvs, DPVS's own type-31 options (8, 20 bytes) are not the unified one's to judge:
     // a packet carrying both has its unified option found, and it wins.
-    if net.state().is_some_and(|ctx| refreshed_again(&ctx, pkt)) {
-        return None;
-    }
     let foreign: &[usize] = if dpvs {
         &[
             dpvs_codec::ADDR_OPTION_LEN_V4,
@@ -179,6 +198,7 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_c
                 &p.carried,
                 Counter::OptionsValid,
                 p.transport_offset.checked_add(PORTS_LEN),
+                now.unwrap_or_else(|| ctx.now()),
             );
         }
         return None;
@@ -194,7 +214,8 @@ pub(crate) fn rx<N: Namespace>(net: &N, pkt: &[u8], dpvs: bool) -> Option<dpvs_c
                     };
                     let carried = d.client.to_carried();
                     let tuple = d.outer_tuple(pkt);
-                    record(&ctx, pkt, d.protocol, tuple, &carried, counter, None);
+                    let now = now.unwrap_or_else(|| ctx.now());
+                    record(&ctx, pkt, d.protocol, tuple, &carried, counter, None, now);
                 }
                 return d.opp;
             }
@@ -256,12 +277,14 @@ fn forget_on_syn<S: NamespaceState>(ctx: &S, pkt: &[u8]) {
 /// The TCP or UDP ports' length: a [`crate::state::LastRefresh`] keeps a packet up to its ports.
 const PORTS_LEN: usize = 4;
 
-/// Whether `pkt` is the last option packet this CPU recorded in the namespace, again in its
-/// jiffy, with nothing changed since ([`crate::state::LastRefresh`]): then it is counted as the refresh it
-/// would be, and needs nothing else. The common case of a flow that carries the option on
-/// every packet is neither parsed nor takes the lock.
-fn refreshed_again<S: NamespaceState>(ctx: &S, pkt: &[u8]) -> bool {
-    let (now, changes, trust) = (ctx.now(), ctx.table_changes(), ctx.trust_version());
+/// Whether `pkt` is the last option packet this CPU refreshed a record with in the
+/// namespace, again in its jiffy, with nothing changed since
+/// ([`crate::state::LastRefresh`]): then it is counted as the refresh it would be, and
+/// needs nothing else. The common case of a flow that carries the option on every packet
+/// is neither parsed nor takes the lock.
+#[inline]
+fn refreshed_again<S: NamespaceState>(ctx: &S, pkt: &[u8], now: u64) -> bool {
+    let (changes, trust) = (ctx.table_changes(), ctx.trust_version());
     let again = ctx.with_last_refresh(|r| r.covers(pkt, now, changes, trust)) == Some(true);
     if again {
         ctx.count_three([
@@ -275,8 +298,10 @@ fn refreshed_again<S: NamespaceState>(ctx: &S, pkt: &[u8]) -> bool {
 
 /// A well-formed option carrying `carried` in a packet of `protocol` (its tuple `tuple`):
 /// counted (`valid`, the format's counter), and recorded if its packet is TCP or UDP from a
-/// trusted source. With `identity`, the unified option's packets (whose first `identity`
-/// bytes are all it depends on), the record is this CPU's [`crate::state::LastRefresh`] too.
+/// trusted source, at `now`. With `identity`, the unified option's packets (whose first
+/// `identity` bytes are all it depends on), a refresh is this CPU's
+/// [`crate::state::LastRefresh`] too.
+#[allow(clippy::too_many_arguments)]
 fn record<S: NamespaceState>(
     ctx: &S,
     pkt: &[u8],
@@ -285,6 +310,7 @@ fn record<S: NamespaceState>(
     carried: &Carried,
     valid: Counter,
     identity: Option<usize>,
+    now: u64,
 ) {
     if protocol != IPPROTO_TCP && protocol != IPPROTO_UDP {
         ctx.count(Counter::OptionsNotTcpUdp);
@@ -303,13 +329,11 @@ fn record<S: NamespaceState>(
         ctx.log_untrusted(t.family, &t.saddr);
         return;
     }
-    ctx.count(valid);
     // A TCP connection's addresses are set once: an option with other addresses for a tuple
     // that has a record is ignored (a forged ACK needs no valid sequence number to reach
     // this hook), unless it is on a SYN that opens a new connection: one whose tuple is not
     // a live connection.
     let key = Key::from(&t);
-    let now = ctx.now();
     let (mut outcome, grow, changes) = {
         let mut l = ctx.lock();
         let outcome = if t.protocol == IPPROTO_TCP {
@@ -326,13 +350,10 @@ fn record<S: NamespaceState>(
     if grow {
         ctx.grow_soon();
     }
-    // The record holds `carried`, last seen at `now` or later.
-    if let Some(len) = identity.filter(|_| {
-        matches!(
-            outcome,
-            Insert::New | Insert::Replaced | Insert::Refreshed | Insert::NewAfterEvicting
-        )
-    }) {
+    // The record holds `carried`, last seen at `now` or later. Only a refresh is kept: a
+    // flow's second packet, not every new flow's first (a flood of new flows would pay for
+    // it on every packet and never use it).
+    if let Some(len) = identity.filter(|_| outcome == Insert::Refreshed) {
         ctx.with_last_refresh(|r| r.set(pkt, len, now, changes, trust));
     }
     if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_socket(&key, true) {
@@ -351,6 +372,7 @@ fn record<S: NamespaceState>(
     {
         ctx.record_arrived(&key, carried);
     }
+    // The option, and what became of it (one call for both).
     let counter = match outcome {
         Insert::New => Counter::RecordsNew,
         Insert::Replaced => Counter::RecordsReplaced,
@@ -363,7 +385,7 @@ fn record<S: NamespaceState>(
         Insert::AllocFailed => Counter::RecordsAllocFailed,
         Insert::Kept => Counter::OptionsIgnoredLiveTcp,
     };
-    ctx.count(counter);
+    ctx.count_two(valid, counter);
 }
 
 /// Writes `addr:port` of `family` as a sockaddr_in or sockaddr_in6 into `out`; returns

@@ -82,6 +82,12 @@ pub(crate) trait NamespaceState {
     /// The time, in jiffies.
     fn now(&self) -> u64;
 
+    /// Adds one to each of two counters.
+    fn count_two(&self, a: Counter, b: Counter) {
+        self.count(a);
+        self.count(b);
+    }
+
     /// Adds one to each of three counters.
     fn count_three(&self, c: [Counter; 3]) {
         for c in c {
@@ -109,15 +115,16 @@ pub(crate) trait NamespaceState {
     fn log_untrusted(&self, family: Family, saddr: &[u8; 16]);
 }
 
-/// The last option packet one CPU's packet path recorded in a namespace, and when: the
-/// packet's first bytes up to its ports, but for the fields that change from one packet of
-/// a flow to the next ([`LastRefresh::covers`]), with the jiffy, the table's change count
-/// and the trusted sources' version then. Whatever the parser and the record depend on is
-/// in those bytes, and the record the packet made or refreshed stays in the table as it
-/// left it while the change count stays ([`crate::records::Table::changes`]): a packet with
-/// the same bytes, in the same jiffy, from the same trusted sources, would only refresh that
-/// record in the jiffy it was last seen in, which changes nothing. So the packet path counts
-/// it as a refresh, without parsing it or taking the lock (`path::rx`).
+/// The last option packet with which one CPU's packet path refreshed a record in a
+/// namespace (under the lock), and when: the packet's first bytes up to its ports, but for
+/// the fields that change from one packet of a flow to the next ([`V4_MASK`], [`V6_MASK`]),
+/// with the jiffy, the table's change count and the trusted sources' version then. Whatever
+/// the parser and the record depend on is in those bytes, and the record stays in the table
+/// as the refresh left it while the change count stays ([`crate::records::Table::changes`]):
+/// a packet with the same bytes, in the same jiffy, from the same trusted sources, would
+/// only refresh that record in the jiffy it was last seen in, which changes nothing. So the
+/// packet path counts it as a refresh, without parsing it or taking the lock (`path::rx`).
+/// A new record's packet is not kept: a flood of new flows would pay for it every time.
 ///
 /// Only words, so that any bit pattern is a value (the kernel's per-CPU memory starts
 /// zeroed); a `len` of 0 matches no packet.
@@ -154,18 +161,11 @@ pub(crate) const V4_MASK: [u64; 2] = [0xffff_0000_0000_00ff, 0xffff_ffff_0000_ff
 /// class, flow label, payload length (the walk goes by the packet's own length) or hop limit.
 pub(crate) const V6_MASK: [u64; 2] = [0x00ff_0000_0000_00f0, u64::MAX];
 
-/// Word `i` of `pkt`'s first `len` bytes, little-endian, zero past `len`.
-fn packet_word(pkt: &[u8], i: usize, len: usize) -> u64 {
-    let from = i.saturating_mul(8);
-    let to = from.saturating_add(8).min(len);
-    match pkt.get(from..to) {
-        Some(&[a, b, c, d, e, f, g, h]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
-        Some(tail) => tail
-            .iter()
-            .rev()
-            .fold(0u64, |w, &byte| (w << 8) | u64::from(byte)),
-        None => 0,
-    }
+/// The 8 bytes of `pkt` from `at`, as a little-endian word (0 if they are not all there).
+fn load(pkt: &[u8], at: usize) -> u64 {
+    pkt.get(at..at.saturating_add(8))
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 /// The masks of a packet's first two words by its IP version (byte 0's high nibble).
@@ -177,9 +177,30 @@ fn masks(pkt: &[u8]) -> Option<[u64; 2]> {
     }
 }
 
-/// Word `i` of the identity of `pkt`'s first `len` bytes under `masks`.
-fn identity_word(pkt: &[u8], i: usize, len: usize, masks: [u64; 2]) -> u64 {
-    packet_word(pkt, i, len) & masks.get(i).copied().unwrap_or(u64::MAX)
+/// Calls `f(i, word)` for each word of the identity of `pkt`'s first `len` bytes
+/// (`16 <= len <= pkt.len()`) under `masks`: little-endian words, zero past `len`; a last
+/// word of fewer than 8 bytes is read as the 8 bytes that end at `len`, shifted down, so
+/// that every word is one load. Returns the number of words, `None` if the bytes are not
+/// there.
+fn identity_words(
+    pkt: &[u8],
+    len: usize,
+    masks: [u64; 2],
+    mut f: impl FnMut(usize, u64),
+) -> Option<usize> {
+    let chunks = pkt.get(..len)?.chunks_exact(8);
+    let tail = chunks.remainder().len();
+    let mut n = 0;
+    for c in chunks {
+        let w = u64::from_le_bytes(c.try_into().ok()?);
+        f(n, w & masks.get(n).copied().unwrap_or(u64::MAX));
+        n += 1;
+    }
+    if tail != 0 {
+        f(n, load(pkt, len.checked_sub(8)?) >> (8 * (8 - tail)));
+        n += 1;
+    }
+    Some(n)
 }
 
 impl LastRefresh {
@@ -189,11 +210,18 @@ impl LastRefresh {
     pub(crate) fn set(&mut self, pkt: &[u8], len: usize, now: u64, changes: u64, trust: u64) {
         self.len = 0;
         let Some(masks) = masks(pkt) else { return };
-        if len > REFRESH_PACKET_WORDS * 8 || len > pkt.len() {
+        if !(16..=REFRESH_PACKET_WORDS * 8).contains(&len) {
             return;
         }
-        for (i, w) in self.packet.iter_mut().enumerate() {
-            *w = identity_word(pkt, i, len, masks);
+        let packet = &mut self.packet;
+        // Only the words up to `len` are ever compared.
+        let words = identity_words(pkt, len, masks, |i, w| {
+            if let Some(p) = packet.get_mut(i) {
+                *p = w;
+            }
+        });
+        if words.is_none() {
+            return;
         }
         self.len = len as u64;
         self.now = now;
@@ -207,19 +235,19 @@ impl LastRefresh {
         let Ok(len) = usize::try_from(self.len) else {
             return false;
         };
-        if len == 0 || len > pkt.len() || self.now != now || self.changes != changes {
+        // A flood of new flows finds none kept (only a refresh is), or another jiffy's.
+        if len == 0 || self.now != now || self.changes != changes || self.trust != trust {
             return false;
         }
         let Some(masks) = masks(pkt) else {
             return false;
         };
-        self.trust == trust
-            && self
-                .packet
-                .iter()
-                .enumerate()
-                .take(len.div_ceil(8))
-                .all(|(i, &w)| identity_word(pkt, i, len, masks) == w)
+        // Every word, without a branch per word: the common case is a match.
+        let mut differ = 0u64;
+        let words = identity_words(pkt, len, masks, |i, w| {
+            differ |= w ^ self.packet.get(i).copied().unwrap_or(!w);
+        });
+        words.is_some() && differ == 0
     }
 }
 

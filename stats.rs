@@ -69,8 +69,8 @@ pub(crate) enum Counter {
     OptionsDpvsUoaOpp,
     /// DPVS options rejected by their parser (the kernel log names the check).
     OptionsDpvsMalformed,
-    /// Of [`Counter::RecordsRefreshed`], those the packet path counted without the table's
-    /// lock: the same option for the same tuple as the CPU's last refresh, in its jiffy
+    /// Of [`Counter::RecordsRefreshed`], those the packet path counted without parsing the
+    /// packet or taking the table's lock: the CPU's last option packet again, in its jiffy
     /// (`state::LastRefresh`).
     RecordsRefreshedLockless,
 }

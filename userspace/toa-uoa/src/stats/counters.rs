@@ -106,7 +106,7 @@ pub fn help(name: &str) -> Option<&'static str> {
         "records_replaced" => "Records replaced by a newer option with other addresses.",
         "records_refreshed" => "The same option again: only the record's time refreshed.",
         "records_refreshed_lockless" => {
-            "Of records_refreshed: the same option as the CPU's last refresh, in its jiffy (no lock)."
+            "Of records_refreshed: the CPU's last option packet again, in its jiffy (not parsed, no lock)."
         }
         "records_evicted" => "Records evicted (oldest nearby) to make room at max_records.",
         "records_dropped_at_limit" => {
