@@ -48,9 +48,10 @@ fn first_bytes(net: &HookNet<'_>, skb: &Skb<'_>, family: Family, pkt: &[u8]) {
         path::tcp_matters([doff, flags], dpvs, first_option, tcp_records)
     };
     // IPv4 options: looked at only if a byte of them is 31 (path::options_may_hold).
-    let options_may_hold = |header_len: usize| {
-        pkt.get(path::IPV4_HEADER_LEN..header_len)
-            .map_or(true, path::options_may_hold)
+    let options_may_hold = |header_len: usize| match pkt.get(path::IPV4_HEADER_LEN..header_len) {
+        Some(options) => path::options_may_hold(options),
+        // Not all there: looked at (the parser names what is wrong).
+        None => true,
     };
     let Some(head) = pkt.get(..HEAD_LEN) else {
         return;
