@@ -15,23 +15,44 @@ use crate::path::{self, HEAD_LEN, PEEK_MAX, SOCKADDR_IN6_LEN};
 /// as nearly always, else copied out of line ([`copied`]); the skb is not touched.
 pub(crate) fn packet(net: &HookNet<'_>, skb: &Skb<'_>, family: Family) {
     match skb.linear(PEEK_MAX) {
-        Ok(pkt) => first_bytes(net, skb, family, pkt),
+        Ok(pkt) => {
+            if let Some((n, dpvs)) = to_look_at(net, family, pkt) {
+                look(&n, skb, dpvs, pkt);
+            }
+        }
         Err(len) => copied(net, skb, family, len),
     }
 }
 
-/// [`packet`] for a packet whose first `len` bytes are not all linear: they are copied.
+/// The most bytes [`to_look_at`] reads: an IPv4 header with 40 bytes of options, then TCP's
+/// fixed header and the first byte of its options.
+const CHECK_MAX: usize = 60 + path::TCP_HEADER_LEN + 1;
+
+/// [`packet`] for a packet whose first bytes are not all linear (`len` of them, at most
+/// [`PEEK_MAX`]): TCP's large segments with their data in pages. What the header check
+/// needs is copied first, the rest only if the packet is looked at.
 #[cold]
 #[inline(never)]
 fn copied(net: &HookNet<'_>, skb: &Skb<'_>, family: Family, len: usize) {
+    let mut head = [0u8; CHECK_MAX];
+    let Some(h) = head
+        .get_mut(..len.min(CHECK_MAX))
+        .and_then(|b| skb.peek(0, b))
+    else {
+        return;
+    };
+    let Some((n, dpvs)) = to_look_at(net, family, h) else {
+        return;
+    };
     let mut buf = [0u8; PEEK_MAX];
     if let Some(pkt) = buf.get_mut(..len).and_then(|b| skb.peek(0, b)) {
-        first_bytes(net, skb, family, pkt);
+        look(&n, skb, dpvs, pkt);
     }
 }
 
-/// A packet's first bytes `pkt`: let go at once ([`path::passes`]), or looked at.
-fn first_bytes(net: &HookNet<'_>, skb: &Skb<'_>, family: Family, pkt: &[u8]) {
+/// Whether a packet whose first bytes are `pkt` is to be looked at ([`path::passes`]):
+/// then its namespace, and whether `dpvs_compat` is on.
+fn to_look_at<'a>(net: &HookNet<'a>, family: Family, pkt: &[u8]) -> Option<(Net<'a>, bool)> {
     // A SYN without options matters only if the namespace holds TCP records (it forgets its
     // tuple's): in the common case, and under a SYN flood, it takes no lock. The namespace's
     // share found for that test is kept for the packet's handling (one look-up, not two).
@@ -53,15 +74,11 @@ fn first_bytes(net: &HookNet<'_>, skb: &Skb<'_>, family: Family, pkt: &[u8]) {
         // Not all there: looked at (the parser names what is wrong).
         None => true,
     };
-    let Some(head) = pkt.get(..HEAD_LEN) else {
-        return;
-    };
+    let head = pkt.get(..HEAD_LEN)?;
     if path::passes(head, family, dpvs, options_may_hold, tcp_may_matter) {
-        return;
+        return None;
     }
-    if let Some(net) = found.unwrap_or_else(|| net.get()) {
-        look(&net, skb, dpvs, pkt);
-    }
+    found.unwrap_or_else(|| net.get()).map(|n| (n, dpvs))
 }
 
 /// A packet [`packet`] did not let go: its first bytes `pkt` parsed and acted on. Out of
