@@ -134,6 +134,9 @@ set_state() {
 	hook) insmod "$NOOP_HOOK_KO" ;;
 	esac
 	state_now=$1
+	# A second for what an unload leaves to run later (its namespaces' tables freed after a
+	# grace period), before the next measurement.
+	sleep 1
 }
 
 # stat_rs NAME: a counter of rs's /proc/net/toa_uoa (0 if the module has no such counter).
