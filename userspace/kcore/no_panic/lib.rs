@@ -131,6 +131,11 @@ pub fn clear(t: &mut Table) -> (u32, u32, u32) {
 pub fn len_of(t: &Table, proto: u8) -> u32 {
     t.len_of(proto)
 }
+
+/// The change count.
+pub fn changes(t: &Table) -> u64 {
+    t.changes()
+}
 /// Drops.
 pub fn drop_table(t: Table) {
     core::mem::drop(t);

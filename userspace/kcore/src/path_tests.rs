@@ -291,7 +291,13 @@ const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
 /// [`path::passes`] on `p`'s first bytes, its IPv4 options read from `p`.
 fn passes(p: &[u8], outer: Family, tcp_may_matter: impl FnOnce(usize) -> bool) -> bool {
     let opts = |len: usize| path::options_may_hold(&p[20..len]);
-    path::passes(&p[..HEAD_LEN.min(p.len())], outer, false, opts, tcp_may_matter)
+    path::passes(
+        &p[..HEAD_LEN.min(p.len())],
+        outer,
+        false,
+        opts,
+        tcp_may_matter,
+    )
 }
 
 #[test]
@@ -323,7 +329,11 @@ fn ipv4_options_without_a_31_leave_at_the_header() {
     // Eight NOPs; a timestamp option (type 68, length 12, pointer 5, no stamps yet) and NOPs;
     // router alert.
     let nops = packets::ipv4(&[1; 8], IPPROTO_UDP, &rest);
-    let ts = packets::ipv4(&[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0], IPPROTO_UDP, &rest);
+    let ts = packets::ipv4(
+        &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0],
+        IPPROTO_UDP,
+        &rest,
+    );
     let ra = packets::ipv4(&[148, 4, 0, 0], IPPROTO_UDP, &rest);
     for p in [&nops, &ts, &ra] {
         assert!(passes(p, Family::V4, |_| panic!("not asked for UDP")));
@@ -1257,7 +1267,9 @@ fn count_rx_vary_loop() {
     if std::env::var_os("COUNT_RX_NO_MEMO").is_some() {
         net.state.last_refresh = None;
     }
-    let pkts: Vec<Vec<u8>> = (0..10_000u16).map(|i| with_sport(pkt.clone(), 1000 + i)).collect();
+    let pkts: Vec<Vec<u8>> = (0..10_000u16)
+        .map(|i| with_sport(pkt.clone(), 1000 + i))
+        .collect();
     for p in &pkts {
         path::rx(&net, std::hint::black_box(p), false);
     }
