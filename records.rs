@@ -409,7 +409,7 @@ impl Table {
     /// since the table was made. While it stays the same, every record an insert left is
     /// still there, with the addresses it was given and a last-seen time no earlier than the
     /// insert's: the packet path relies on it to skip a refresh that would change nothing
-    /// (`path::record`).
+    /// (`path::rx`, `state::LastRefresh`).
     pub(crate) fn changes(&self) -> u64 {
         self.changes
     }

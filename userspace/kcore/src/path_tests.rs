@@ -1240,37 +1240,3 @@ fn what_a_flow_does_not_share_is_not_compared() {
         assert!(others > 0);
     }
 }
-
-/// Not a test: a loop for `valgrind --tool=callgrind`, counting the instructions of
-/// path::rx for the one-tuple flood's packet and for a packet without options.
-#[test]
-#[ignore]
-fn count_rx_loop() {
-    let c = wire::Carried::v4([192, 0, 2, 1], 40000, [198, 51, 100, 1], 80);
-    let pkt = option_packet(Family::V4, &c, IPPROTO_UDP, false);
-    let none = plain_packet(Family::V4, IPPROTO_UDP, false);
-    let net = FakeNet::new("");
-    for _ in 0..10_000 {
-        path::rx(&net, std::hint::black_box(&pkt), false);
-        path::rx(&net, std::hint::black_box(&none), false);
-    }
-}
-
-/// Not a test: as [`count_rx_loop`], a new tuple per packet, with the last refresh or
-/// without it (`COUNT_RX_NO_MEMO` set).
-#[test]
-#[ignore]
-fn count_rx_vary_loop() {
-    let c = wire::Carried::v4([192, 0, 2, 1], 40000, [198, 51, 100, 1], 80);
-    let pkt = option_packet(Family::V4, &c, IPPROTO_UDP, false);
-    let mut net = FakeNet::new("");
-    if std::env::var_os("COUNT_RX_NO_MEMO").is_some() {
-        net.state.last_refresh = None;
-    }
-    let pkts: Vec<Vec<u8>> = (0..10_000u16)
-        .map(|i| with_sport(pkt.clone(), 1000 + i))
-        .collect();
-    for p in &pkts {
-        path::rx(&net, std::hint::black_box(p), false);
-    }
-}
