@@ -350,10 +350,16 @@ fn record<S: NamespaceState>(
     if grow {
         ctx.grow_soon();
     }
-    // The record holds `carried`, last seen at `now` or later. Only a refresh is kept: a
-    // flow's second packet, not every new flow's first (a flood of new flows would pay for
-    // it on every packet and never use it).
-    if let Some(len) = identity.filter(|_| outcome == Insert::Refreshed) {
+    // The record holds `carried`, last seen at `now` or later. A refresh is kept: a flow's
+    // second packet. A new record is kept only for TCP, whose SYN is followed by its
+    // handshake's ACK at once; a UDP flow's first datagram is not (a flood of new flows
+    // would pay for it on every packet and never use it).
+    let keep = match outcome {
+        Insert::Refreshed => true,
+        Insert::New => t.protocol == IPPROTO_TCP,
+        _ => false,
+    };
+    if let Some(len) = identity.filter(|_| keep) {
         ctx.with_last_refresh(|r| r.set(pkt, len, now, changes, trust));
     }
     if outcome == Insert::Kept && syn_key(pkt).is_some() && !ctx.tcp_socket(&key, true) {

@@ -158,6 +158,15 @@ udp_snmp() {
 		else { print $n["InDatagrams"] + $n["RcvbufErrors"] + $n["NoPorts"] } }' /proc/net/snmp
 }
 
+# ns_setup PORT: rs's one-time set-up at its first option (its table made, then grown to
+# max_records by a kernel worker, about 2 MiB at max_records=1M), in a short unrecorded
+# flood of one tuple to PORT. The option rows measure the per-packet and per-connection
+# cost: they run after it, in both states alike. BENCHMARKS.md gives the set-up's own cost.
+ns_setup() {
+	inlb "$LG" udp-send $RS "$1" 0.2 fixed >/dev/null
+	sleep 0.3
+}
+
 # udp_run MODE PORT ROUND [record]: the sender floods for SECS into a socket that never
 # reads (udp-sink). The whole receive path (veth, IP, the LOCAL_IN hook, UDP, the socket
 # queue) runs in the sender's softirq on its CPU, so the sender's rate is the path's
@@ -170,13 +179,8 @@ udp_run() {
 	inrs "$LG" udp-sink "$port" >"$W/recv" &
 	local rpid=$!
 	wait_ready "$W/recv"
-	# The option floods measure the per-packet cost: a namespace's one-time set-up at its
-	# first option (the table made, then grown to max_records by a kernel worker, about
-	# 2 MiB at max_records=1M) happens before, in a short unrecorded flood of one tuple to
-	# another port (both states alike). BENCHMARKS.md gives that set-up's own cost.
 	if [ "$mode" = fixed ] || [ "$mode" = vary ]; then
-		inlb "$LG" udp-send $RS $((port + 500)) 0.2 fixed >/dev/null
-		sleep 0.3
+		ns_setup $((port + 500))
 	fi
 	a=$(udp_snmp)
 	inlb "$LG" udp-send $RS "$port" "$SECS" "$mode" >"$W/send"
@@ -457,6 +461,7 @@ if want conn; then
 # module forgets a record whose tuple starts again), the dearer case for such a SYN.
 for s in unloaded loaded; do
 	set_state "$s"
+	ns_setup $((port + 500))
 	log "warm-up $s: short TCP connections"
 	port=$((port + 1)); conn_run opt $port -
 	port=$((port + 1)); conn_run none $port -
@@ -466,6 +471,7 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 	[ $((r % 2)) = 1 ] && order="loaded unloaded"
 	for s in $order; do
 		set_state "$s"
+		ns_setup $((port + 500))
 		log "round $r $s: short TCP connections, with the option and without"
 		port=$((port + 1)); conn_run opt $port "$r"
 		port=$((port + 1)); conn_run none $port "$r"

@@ -6,6 +6,8 @@
 #
 #   bench/profile.sh [fixed|vary|none]     option on every packet, one tuple (default);
 #                                          a new tuple per packet; no option
+#   bench/profile.sh conn|conn-plain       short TCP connections (loadgen conn-rate), the
+#                                          client's packets with the option; without it
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$BENCH")
@@ -26,11 +28,22 @@ gcc -O2 -o $LG "$BENCH/loadgen.c"
 . "$BENCH/netns.sh"
 bench_pair
 insmod "$TOP/toa_uoa.ko" max_records=1048576 idle_timeout=3600
-ip netns exec rs $LG udp-sink 9001 >/dev/null &
-sleep 1
-ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 1 "$MODE" >/dev/null # warm-up
-perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
-	ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 3 "$MODE" >/tmp/send 2>/dev/null || true
+case $MODE in
+conn | conn-plain)
+	v=opt
+	[ "$MODE" = conn ] || v=none
+	taskset -c 0 $LG conn-rate rs lb 10.0.0.2 9101 1 $v >/dev/null # warm-up
+	perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
+		taskset -c 0 $LG conn-rate rs lb 10.0.0.2 9102 3 $v >/tmp/send 2>/dev/null || true
+	;;
+*)
+	ip netns exec rs $LG udp-sink 9001 >/dev/null &
+	sleep 1
+	ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 1 "$MODE" >/dev/null # warm-up
+	perf record -q -a -g -e cpu-clock -F 20000 -o /tmp/perf.data -- \
+		ip netns exec lb taskset -c 0 $LG udp-send 10.0.0.2 9001 3 "$MODE" >/tmp/send 2>/dev/null || true
+	;;
+esac
 {
 	echo "mode=$MODE $(cat /tmp/send)"
 	perf report -i /tmp/perf.data --children --sort sym --stdio -g none 2>/dev/null |

@@ -1084,6 +1084,27 @@ fn a_repeated_option_in_its_jiffy_is_counted_without_the_table() {
 }
 
 #[test]
+fn a_tcp_handshakes_ack_after_its_syn_is_counted_without_the_table() {
+    for outer in FAMILIES {
+        let net = FakeNet::new("");
+        let c = packets::carried4();
+        // The SYN's new record is the last refresh (TCP only): its ACK needs no lock.
+        rx(&net, &option_packet(outer, &c, IPPROTO_TCP, true));
+        rx(&net, &option_packet(outer, &c, IPPROTO_TCP, false));
+        let lockless = || net.counter(Counter::RecordsRefreshedLockless);
+        assert_eq!(lockless(), 1, "{outer:?}");
+        assert_eq!(net.counter(Counter::RecordsNew), 1);
+        assert_eq!(net.counter(Counter::RecordsRefreshed), 1);
+        // A UDP flow's first datagram is not: its second takes the lock.
+        let u = FakeNet::new("");
+        rx(&u, &option_packet(outer, &c, IPPROTO_UDP, false));
+        rx(&u, &option_packet(outer, &c, IPPROTO_UDP, false));
+        assert_eq!(u.counter(Counter::RecordsRefreshedLockless), 0);
+        assert_eq!(u.counter(Counter::RecordsRefreshed), 1);
+    }
+}
+
+#[test]
 fn a_record_removed_in_the_jiffy_is_made_again() {
     for outer in FAMILIES {
         let net = FakeNet::new("");
