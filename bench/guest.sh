@@ -116,8 +116,9 @@ inlb() { ip netns exec lb taskset -c $TX_CPU "$@"; }
 inrs() { ip netns exec rs taskset -c $RX_CPU "$@"; }
 
 state_now=""
-# set_state unloaded|loaded|versus|noop|hook (versus: the other build of run.sh --versus;
-# noop: the no-op kretprobes, hook: the no-op netfilter hooks; bench/noop_*)
+# set_state unloaded|loaded|versus|noop|hook|packets_only (versus: the other build of
+# run.sh --versus; noop: the no-op kretprobes, hook: the no-op netfilter hooks; bench/noop_*;
+# packets_only: toa_uoa with getname=0)
 set_state() {
 	if [ -d /sys/module/toa_uoa ]; then
 		# Listeners and their connections hold the module (its socket operations): give
@@ -130,6 +131,11 @@ set_state() {
 	case $1 in
 	loaded) insmod "$KO" max_records=$MAXREC idle_timeout=3600 ;;
 	versus) insmod "$VERSUS_KO" max_records=$MAXREC idle_timeout=3600 ;;
+	# The packet path alone: getname=0 gives every socket the kernel's operations back.
+	packets_only)
+		insmod "$KO" max_records=$MAXREC idle_timeout=3600
+		echo 0 >/sys/module/toa_uoa/parameters/getname
+		;;
 	noop) insmod "$NOOP_KO" ;;
 	hook) insmod "$NOOP_HOOK_KO" ;;
 	esac
@@ -459,7 +465,11 @@ if want conn; then
 # pass per state. In each state the option run comes first, so the run without it finds
 # the namespace holding TCP records: then every SYN without the option is looked up (the
 # module forgets a record whose tuple starts again), the dearer case for such a SYN.
-for s in unloaded loaded; do
+# Where a connection's cost is, in the same rounds: the no-op hooks (the floor of seeing
+# every packet), and toa_uoa's packet path alone (packets_only: no accept or getname work).
+hook=""
+[ ! -f "$NOOP_HOOK_KO" ] || hook=hook
+for s in unloaded loaded $hook packets_only; do
 	set_state "$s"
 	ns_setup $((port + 500))
 	log "warm-up $s: short TCP connections"
@@ -467,8 +477,8 @@ for s in unloaded loaded; do
 	port=$((port + 1)); conn_run none $port -
 done
 for r in $(seq 0 $((ROUNDS - 1))); do
-	order="unloaded loaded"
-	[ $((r % 2)) = 1 ] && order="loaded unloaded"
+	order="unloaded loaded $hook packets_only"
+	[ $((r % 2)) = 1 ] && order="packets_only $hook loaded unloaded"
 	for s in $order; do
 		set_state "$s"
 		ns_setup $((port + 500))

@@ -113,6 +113,7 @@ def summarise(data, info):
     if hook:
         add("")
         add(f"For scale, no-op netfilter hooks at LOCAL_IN (bench/noop_hook, the floor of any module that sees every packet through netfilter), UDP flood without option: ratio {med(hook):.3f} [{min(hook):.3f}, {max(hook):.3f}].")
+    conn_parts(data, add)
     two_senders(data, rows, add)
     if any(k[0] == "getname" for k in data):
         getname_table(data, rows, add)
@@ -220,11 +221,31 @@ def per_run(data, sec, metric, state):
     return [int(v) for _, v in sorted(d.items())]
 
 
+def conn_parts(data, add):
+    """Where a connection's cost is: the no-op hooks, and toa_uoa's packet path alone
+    (getname=0), each over not loaded in the same rounds, beside the whole module."""
+    rows = []
+    for sec, label in (("conn_opt", "with the option"), ("conn_plain", "without it")):
+        parts = [paired(data, sec, "cps", st, "unloaded") for st in ("hook", "packets_only", "loaded")]
+        if not parts[1]:
+            continue
+        cells = [f"{med(p):.3f} [{min(p):.3f}, {max(p):.3f}]" if p else "-" for p in parts]
+        rows.append(f"| TCP connections/s, {label} | {cells[0]} | {cells[1]} | {cells[2]} |")
+    if rows:
+        add("")
+        add("Where a connection's cost is (ratio to not loaded, same rounds): the no-op hooks; toa_uoa with getname=0, its packet path alone (no accept or getname work); toa_uoa.")
+        add("")
+        add("| measurement | no-op hooks | toa_uoa, packet path only | toa_uoa |")
+        add("|---|---|---|---|")
+        for r in rows:
+            add(r)
+
+
 def conn_checks(data, add):
     """What the connection-rate runs did besides their rate: the option's records really
     made and answered (loaded), never answered otherwise, and no TIME_WAIT left."""
     for sec in ("conn_opt", "conn_plain"):
-        for st in ("unloaded", "loaded"):
+        for st in ("unloaded", "loaded", "hook", "packets_only"):
             conns = per_run(data, sec, "conns", st)
             if not conns:
                 continue
