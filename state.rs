@@ -124,7 +124,8 @@ pub(crate) trait NamespaceState {
 /// a packet with the same bytes, in the same jiffy, from the same trusted sources, would
 /// only refresh that record in the jiffy it was last seen in, which changes nothing. So the
 /// packet path counts it as a refresh, without parsing it or taking the lock (`path::rx`).
-/// A new record's packet is not kept: a flood of new flows would pay for it every time.
+/// A new record's packet is kept only for TCP, whose handshake's ACK follows its SYN; a
+/// UDP flow's first datagram is not (a flood of new flows would pay for it every time).
 ///
 /// Only words, so that any bit pattern is a value (the kernel's per-CPU memory starts
 /// zeroed); a `len` of 0 matches no packet.
@@ -235,7 +236,7 @@ impl LastRefresh {
         let Ok(len) = usize::try_from(self.len) else {
             return false;
         };
-        // A flood of new flows finds none kept (only a refresh is), or another jiffy's.
+        // A flood of new UDP flows finds none kept (only a refresh is), or another jiffy's.
         if len == 0 || self.now != now || self.changes != changes || self.trust != trust {
             return false;
         }
