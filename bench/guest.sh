@@ -32,6 +32,9 @@ TOP=$(dirname "$BENCH")
 KO=${TOA_UOA_KO:-$TOP/toa_uoa.ko}
 NOOP_KO=${NOOP_KO:-$BENCH/build/noop_kretprobe/noop_kretprobe.ko}
 NOOP_HOOK_KO=${NOOP_HOOK_KO:-$BENCH/build/noop_hook/noop_hook.ko}
+# The no-op hooks' state (set_state hook), where their module was built.
+HOOK=""
+[ ! -f "$NOOP_HOOK_KO" ] || HOOK=hook
 # Another build of the module, measured beside this one in the packet rows (run.sh --versus).
 VERSUS_KO=${VERSUS_KO:-}
 
@@ -427,8 +430,6 @@ for s in unloaded loaded; do
 done
 # The no-op hooks (a third state) take the UDP flood without options only: the floor of
 # any module that sees every packet through netfilter.
-have_hook=0
-[ -f "$NOOP_HOOK_KO" ] && have_hook=1
 versus=""
 [ -z "$VERSUS_KO" ] || versus=versus
 if [ -n "$versus" ]; then
@@ -438,11 +439,10 @@ if [ -n "$versus" ]; then
 	port=$((port + 1)); udp_run vary $port -
 fi
 for r in $(seq 0 $((ROUNDS - 1))); do
-	order="unloaded loaded $versus hook"
-	[ $((r % 2)) = 1 ] && order="hook $versus loaded unloaded"
+	order="unloaded loaded $versus $HOOK"
+	[ $((r % 2)) = 1 ] && order="$HOOK $versus loaded unloaded"
 	for s in $order; do
 		if [ $s = hook ]; then
-			[ $have_hook = 1 ] || continue
 			set_state hook
 			log "round $r hook: udp plain"
 			port=$((port + 1)); udp_run none $port "$r" record
@@ -467,9 +467,7 @@ if want conn; then
 # module forgets a record whose tuple starts again), the dearer case for such a SYN.
 # Where a connection's cost is, in the same rounds: the no-op hooks (the floor of seeing
 # every packet), and toa_uoa's packet path alone (packets_only: no accept or getname work).
-hook=""
-[ ! -f "$NOOP_HOOK_KO" ] || hook=hook
-for s in unloaded loaded $hook packets_only; do
+for s in unloaded loaded $HOOK packets_only; do
 	set_state "$s"
 	ns_setup $((port + 500))
 	log "warm-up $s: short TCP connections"
@@ -477,8 +475,8 @@ for s in unloaded loaded $hook packets_only; do
 	port=$((port + 1)); conn_run none $port -
 done
 for r in $(seq 0 $((ROUNDS - 1))); do
-	order="unloaded loaded $hook packets_only"
-	[ $((r % 2)) = 1 ] && order="packets_only $hook loaded unloaded"
+	order="unloaded loaded $HOOK packets_only"
+	[ $((r % 2)) = 1 ] && order="packets_only $HOOK loaded unloaded"
 	for s in $order; do
 		set_state "$s"
 		ns_setup $((port + 500))
